@@ -1,0 +1,51 @@
+# The two commands a newcomer types: `make run` and `make test`.
+# Both are idempotent: the venv is rebuilt only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test check lint bench train clean browser
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,embedding]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start the web app on the shipped default model (gunicorn, $(HOST):$(PORT)).
+run: $(STAMP)
+	@echo "facegender: serving on http://$(HOST):$(PORT)/"
+	$(BIN)/gunicorn --config python:facegender.web.gunicorn_conf "facegender.web:create_app()"
+
+## Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## Set up what tests need and run the whole suite.
+test: $(STAMP) browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+check: lint test
+
+## Rebuild the shipped default model from ../shared/data/imdbwiki.
+train: $(STAMP)
+	$(BIN)/facegender train --data ../shared/data/imdbwiki --out src/facegender/models/eigenface --seed 0
+	rm -rf reports/training && cp -r src/facegender/models/eigenface/report reports/training
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/detection.py --out benchmarks/results
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info

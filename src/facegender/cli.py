@@ -1,0 +1,179 @@
+"""The ``facegender`` command line: a thin click layer over the library.
+
+Errors from the library (:class:`facegender.errors.FaceGenderError`) become a
+one-line message on stderr and exit code 2 for bad input (the user's to fix)
+or 1 for anything else; never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import BadRequest, FaceGenderError, ModelError, UnprocessableImage, UnsupportedMedia
+
+INPUT_ERRORS = (BadRequest, UnsupportedMedia, UnprocessableImage)
+
+
+def _fail(exc: FaceGenderError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    sys.exit(2 if isinstance(exc, INPUT_ERRORS) else 1)
+
+
+def _load(model_path: str | None) -> Any:
+    from .persist import load_model
+
+    try:
+        return load_model(model_path)
+    except ModelError as exc:
+        _fail(exc)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="facegender")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+def main(verbose: bool) -> None:
+    """Find every face in a photo and tell, for each, female or male."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def data() -> None:
+    """Look at labeled photo folders."""
+
+
+@data.command("inspect")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Report folder (default: FOLDER-inspect in the current directory).")
+def data_inspect(folder: Path, out: Path | None) -> None:
+    """Count photos per class, sizes, colour modes and unreadable files; write a report."""
+    from .inspect_report import write_inspect_report
+
+    try:
+        summary = write_inspect_report(folder, out or Path(f"{folder.name}-inspect"))
+    except FaceGenderError as exc:
+        _fail(exc)
+    click.echo(json.dumps(summary, indent=2))
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes.")
+def crop(src: Path, dst: Path, workers: int | None) -> None:
+    """Crop the largest face of every photo in SRC/{female,male} to DST/Crop_{Female,Male}."""
+    from .crop import crop_folder
+
+    try:
+        summary = crop_folder(src, dst, workers=workers)
+    except FaceGenderError as exc:
+        _fail(exc)
+    click.echo(json.dumps(summary, indent=2))
+
+
+@main.command()
+@click.option("--data", "data_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Labeled folder: female/ and male/, or Crop_Female/ and Crop_Male/.")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Model folder to write.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--crops", "crops_dir", type=click.Path(path_type=Path), default=None,
+              help="Where to keep crops of raw photos (default: a cache folder).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None)
+@click.option("--quick", is_flag=True, help="Tiny grid, for a smoke test.")
+def train(data_dir: Path, out_dir: Path, seed: int, crops_dir: Path | None,
+          workers: int | None, quick: bool) -> None:
+    """Crop, tune, calibrate, evaluate and save a model, with its report."""
+    from .train import TINY_GRID, train as run_train
+
+    try:
+        model = run_train(data_dir, out_dir, seed=seed, crops_dir=crops_dir, workers=workers,
+                          grid=TINY_GRID if quick else None)
+    except FaceGenderError as exc:
+        _fail(exc)
+    test = model.manifest["metrics"]["test"]
+    click.echo(f"saved {out_dir}: balanced accuracy on test {test['balanced_accuracy']:.3f} "
+               f"[{test['balanced_accuracy_ci95'][0]:.3f}, {test['balanced_accuracy_ci95'][1]:.3f}]"
+               f", report in {out_dir / 'report' / 'report.md'}")
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(exists=True, path_type=Path))
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write metrics JSON and plots to this folder.")
+def evaluate(model_path: Path, folder: Path, out: Path | None) -> None:
+    """Measure MODEL_PATH on a labeled FOLDER (no face found counts as wrong)."""
+    from .assess import evaluate_folder
+    from .report import metrics_table, write_eval_plots
+
+    model = _load(str(model_path))
+    try:
+        metrics = evaluate_folder(model, folder, progress=True)
+    except FaceGenderError as exc:
+        _fail(exc)
+    click.echo(metrics_table(metrics))
+    if out:
+        write_eval_plots(metrics, out)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+
+
+@main.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "model_path", default=None, help="Model folder (default: shipped).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--min-face-size", type=click.IntRange(8, 10000), default=None)
+def analyze(images: tuple[Path, ...], model_path: str | None, as_json: bool,
+            min_face_size: int | None) -> None:
+    """Detect and classify every face in each IMAGE."""
+    from .analyze import analyze_image
+    from .images import read_image
+
+    model = _load(model_path)
+    results = []
+    for path in images:
+        try:
+            analysis = analyze_image(read_image(path), model, min_face_size=min_face_size)
+        except FaceGenderError as exc:
+            _fail(exc)
+        results.append({"path": str(path), **analysis.to_dict()})
+        if not as_json:
+            click.echo(f"{path}: {len(analysis.faces)} face(s)")
+            for i, face in enumerate(analysis.faces):
+                b = face.box
+                flag = "  (uncertain)" if face.prediction.uncertain else ""
+                click.echo(f"  #{i} box=({b.x},{b.y},{b.w},{b.h}) {face.gender} "
+                           f"{face.confidence:.0%}{flag}")
+    if as_json:
+        click.echo(json.dumps(results if len(results) > 1 else results[0], indent=2))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV file to write, one row per face.")
+@click.option("--model", "model_path", default=None, help="Model folder (default: shipped).")
+@click.option("--whole-image", is_flag=True, help="Treat each image as one cropped face.")
+def batch(folder: Path, out: Path, model_path: str | None, whole_image: bool) -> None:
+    """Classify every face in every image under FOLDER into a CSV file."""
+    from .batch import BATCH_FIELDS, batch_rows
+
+    model = _load(model_path)
+    n_rows = n_err = 0
+    with out.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=BATCH_FIELDS)
+        writer.writeheader()
+        for row in batch_rows(folder, model, whole_image=whole_image, progress=True):
+            writer.writerow(row)
+            n_rows += 1
+            n_err += bool(row["error"])
+    click.echo(f"wrote {n_rows} rows to {out} ({n_err} file(s) with errors)")

@@ -1,0 +1,142 @@
+"""The crop step: labeled raw photos to the course's ``Crop_Female``/``Crop_Male`` folders.
+
+For each photo: detect faces, keep the largest, cut the square crop with a
+margin (the same :func:`facegender.preprocess.crop_face` that serving uses)
+and write it as JPEG. Unreadable photos and photos without a face are counted,
+never fatal. Resumable: crops already written are skipped, and so are photos
+recorded as faceless or unreadable by an earlier run with the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from .data import CROP_DIRS, scan_labeled
+from .detect import DetectorSettings, HaarDetector
+from .errors import FaceGenderError
+from .images import read_image
+from .preprocess import CROP_MARGIN, crop_face
+from .types import GENDERS
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = ".facegender-crop.json"
+_worker_detector: HaarDetector | None = None
+
+
+def crop_name(src_root: Path, path: Path) -> str:
+    """Flat, collision-free output name for a photo: its relative path with ``__``."""
+    rel = path.relative_to(src_root).with_suffix("")
+    return "__".join(rel.parts[1:]) + ".jpg"
+
+
+def crop_one(task: tuple[str, str, DetectorSettings]) -> str:
+    """Crop one photo to ``dst``; returns ``written``, ``no_face`` or ``unreadable``."""
+    global _worker_detector
+    src, dst, settings = task
+    if _worker_detector is None or _worker_detector.settings != settings:
+        _worker_detector = HaarDetector(settings)
+    try:
+        image = read_image(src)
+    except FaceGenderError:
+        return "unreadable"
+    boxes = _worker_detector.detect(image)
+    if not boxes:
+        return "no_face"
+    face = crop_face(image, boxes[0], CROP_MARGIN)
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst + ".tmp.jpg"
+    cv2.imwrite(tmp, face, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    os.replace(tmp, dst)  # atomic: an interrupted run never leaves half a crop
+    return "written"
+
+
+def crop_folder(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    workers: int | None = None,
+    settings: DetectorSettings | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Crop every photo of a raw labeled folder; returns a summary of counts.
+
+    Parameters
+    ----------
+    src : folder with ``female/`` and ``male/``
+    dst : folder to receive ``Crop_Female/`` and ``Crop_Male/``
+    workers : processes; default the number of cores
+    """
+    from tqdm import tqdm
+
+    src_root, dst_root = Path(src), Path(dst)
+    settings = settings or DetectorSettings()
+    labeled = scan_labeled(src_root)
+    if labeled.kind != "raw":
+        raise FaceGenderError(f"{src_root} already holds crops; crop needs female/ and male/")
+    state_path = dst_root / STATE_FILE
+    state = _read_state(state_path, settings)
+    skipped_before = set(state["no_face"]) | set(state["unreadable"])
+    counts: Counter[str] = Counter()
+    tasks = []
+    for path, label in zip(labeled.paths, labeled.labels, strict=True):
+        rel = path.relative_to(src_root).as_posix()
+        out = dst_root / CROP_DIRS[GENDERS[label]] / crop_name(src_root, path)
+        if out.exists() or rel in skipped_before:
+            counts["exists" if out.exists() else "skipped_before"] += 1
+            continue
+        tasks.append((rel, (str(path), str(out), settings)))
+    n_workers = max(1, workers or os.cpu_count() or 1)
+    results = _run(tasks, n_workers, progress, tqdm)
+    for rel, status in results:
+        counts[status] += 1
+        if status in ("no_face", "unreadable"):
+            state[status].append(rel)
+    dst_root.mkdir(parents=True, exist_ok=True)
+    state_path.write_text(json.dumps(state, indent=1) + "\n")
+    summary = {"photos": len(labeled), **{k: counts.get(k, 0) for k in
+               ("written", "exists", "no_face", "unreadable", "skipped_before")}}
+    summary["no_face_total"] = len(state["no_face"])
+    summary["unreadable_total"] = len(state["unreadable"])
+    return summary
+
+
+def _run(tasks: list, n_workers: int, progress: bool, tqdm: Any) -> list[tuple[str, str]]:
+    if not tasks:
+        return []
+    rels = [t[0] for t in tasks]
+    args = [t[1] for t in tasks]
+    bar = tqdm(total=len(args), desc="crop", unit="photo", disable=not progress)
+    out = []
+    if n_workers == 1:
+        for rel, a in zip(rels, args, strict=True):
+            out.append((rel, crop_one(a)))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(n_workers) as pool:
+            for rel, status in zip(rels, pool.map(crop_one, args, chunksize=16), strict=True):
+                out.append((rel, status))
+                bar.update()
+    bar.close()
+    return out
+
+
+def _read_state(path: Path, settings: DetectorSettings) -> dict[str, Any]:
+    """Earlier run's skipped lists, reused only when the detector settings match."""
+    fresh = {"settings": asdict(settings), "margin": CROP_MARGIN, "no_face": [], "unreadable": []}
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return fresh
+    if state.get("settings") != fresh["settings"] or state.get("margin") != CROP_MARGIN:
+        return fresh
+    return state

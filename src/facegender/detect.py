@@ -1,0 +1,149 @@
+"""Face detection: OpenCV's Haar cascade, made to find the faces people upload.
+
+A plain ``detectMultiScale`` misses faces that fill the frame or touch its
+edges (tight crops, close portraits), because the cascade's window needs some
+context around the face. So we detect on a copy that is (1) downscaled to a
+working size, which also makes the cost independent of the upload's size, and
+(2) padded with a replicated border; boxes are mapped back to original pixels
+and clipped. The detector is an object with settings in ``__init__`` so the
+web app builds it once and tests or benchmarks can tune it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import BadRequest
+from .types import Box
+
+CASCADE_FILE = "haarcascade_frontalface_default.xml"
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Tuned settings of :class:`HaarDetector` (see reports/detection.md)."""
+
+    scale_factor: float = 1.1
+    min_neighbors: int = 5
+    min_size: int = 30
+    """Smallest face side in working-copy pixels."""
+    pad_fraction: float = 0.25
+    """Replicated border added on each side, as a fraction of the longer side."""
+    work_size: int = 640
+    """Longer side of the working copy; smaller images are not upscaled."""
+    min_inside: float = 0.6
+    """Drop boxes with less than this fraction of their area inside the image."""
+
+    def validate(self) -> DetectorSettings:
+        """Raise :class:`BadRequest` naming the bad value and the allowed range."""
+        checks = [
+            (1.01 <= self.scale_factor <= 2.0, "scale_factor", "1.01..2.0", self.scale_factor),
+            (1 <= self.min_neighbors <= 50, "min_neighbors", "1..50", self.min_neighbors),
+            (8 <= self.min_size <= 4096, "min_size", "8..4096", self.min_size),
+            (0.0 <= self.pad_fraction <= 1.0, "pad_fraction", "0..1", self.pad_fraction),
+            (64 <= self.work_size <= 8192, "work_size", "64..8192", self.work_size),
+            (0.0 <= self.min_inside <= 1.0, "min_inside", "0..1", self.min_inside),
+        ]
+        for ok, name, allowed, value in checks:
+            if not ok:
+                raise BadRequest(f"{name}={value!r} is out of range; allowed {allowed}")
+        return self
+
+
+class HaarDetector:
+    """Finds frontal faces; thread-safe (one cascade per thread).
+
+    Parameters
+    ----------
+    settings : DetectorSettings, optional
+        Tuned defaults when omitted.
+    """
+
+    def __init__(self, settings: DetectorSettings | None = None) -> None:
+        self.settings = (settings or DetectorSettings()).validate()
+        self._local = threading.local()
+
+    @property
+    def _cascade(self) -> cv2.CascadeClassifier:
+        cascade = getattr(self._local, "cascade", None)
+        if cascade is None:
+            path = Path(cv2.data.haarcascades) / CASCADE_FILE
+            cascade = cv2.CascadeClassifier(str(path))
+            if cascade.empty():  # pragma: no cover - broken OpenCV install
+                raise RuntimeError(f"cannot load the Haar cascade {path}")
+            self._local.cascade = cascade
+        return cascade
+
+    def detect(self, image: np.ndarray, *, min_face_size: int | None = None) -> list[Box]:
+        """Detect faces, largest first.
+
+        Parameters
+        ----------
+        image : ndarray of shape (H, W, 3) BGR or (H, W) grayscale, uint8
+        min_face_size : int, optional
+            Smallest face side in *original* pixels; overrides nothing else.
+
+        Returns
+        -------
+        list of Box in original-image pixels, sorted by area, largest first.
+        """
+        gray = to_gray(image)
+        h, w = gray.shape
+        s = self.settings
+        scale = min(1.0, s.work_size / max(h, w))
+        work = gray if scale == 1.0 else cv2.resize(
+            gray, (max(1, round(w * scale)), max(1, round(h * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
+        pad = round(s.pad_fraction * max(work.shape))
+        if pad:
+            work = cv2.copyMakeBorder(work, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        min_side = s.min_size
+        if min_face_size:
+            min_side = max(min_side, round(min_face_size * scale))
+        found = self._cascade.detectMultiScale(
+            work, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors,
+            minSize=(min_side, min_side),
+        )
+        boxes = [
+            box for box in (
+                _to_original(tuple(int(v) for v in f), pad, scale, w, h, s.min_inside)
+                for f in found
+            ) if box is not None
+        ]
+        return sorted(boxes, key=lambda b: b.area, reverse=True)
+
+
+def _to_original(
+    found: tuple[int, ...], pad: int, scale: float, width: int, height: int, min_inside: float
+) -> Box | None:
+    """Map a box from the padded working copy back to the original, clipped."""
+    x, y, bw, bh = found
+    x0, y0 = (x - pad) / scale, (y - pad) / scale
+    x1, y1 = x0 + bw / scale, y0 + bh / scale
+    cx0, cy0 = max(0.0, x0), max(0.0, y0)
+    cx1, cy1 = min(float(width), x1), min(float(height), y1)
+    if cx1 - cx0 < 1 or cy1 - cy0 < 1:
+        return None
+    inside = (cx1 - cx0) * (cy1 - cy0) / ((x1 - x0) * (y1 - y0))
+    if inside < min_inside:
+        return None
+    bx, by = int(round(cx0)), int(round(cy0))
+    return Box(bx, by, max(1, min(width - bx, int(round(cx1 - cx0)))),
+               max(1, min(height - by, int(round(cy1 - cy0)))))
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """BGR (H, W, 3) or gray (H, W) ``uint8`` to gray (H, W) ``uint8``."""
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise ValueError(f"expected (H, W), (H, W, 3) or (H, W, 4) uint8, got shape {image.shape}")

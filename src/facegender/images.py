@@ -1,0 +1,166 @@
+"""Bytes and paths in, BGR ``uint8`` arrays out: the only place images are decoded.
+
+Pillow does the decoding because it reads the header before the pixels (so a
+decompression bomb is refused before any memory is spent), applies the EXIF
+orientation, and handles palette, alpha, 16-bit, CMYK, animated GIF and, with
+pillow-heif, HEIC/HEIF. Everything downstream sees one layout: ``(H, W, 3)``
+``uint8`` in OpenCV's BGR order.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import PayloadTooLarge, UnprocessableImage, UnsupportedMedia
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"}
+)
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF", "MPO"})
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF on first use (not at import: no work at import time)."""
+    global _heif_registered
+    if not _heif_registered:
+        try:
+            from pillow_heif import register_heif_opener
+
+            register_heif_opener()
+        except ImportError:  # pragma: no cover - optional at run time
+            log.info("pillow-heif not installed: HEIC/HEIF uploads are refused")
+        _heif_registered = True
+
+
+def decode_image(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int | None = None
+) -> np.ndarray:
+    """Decode an encoded image into a BGR array.
+
+    Parameters
+    ----------
+    data : bytes
+        The encoded file (JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC/HEIF).
+    max_pixels : int
+        Images with more pixels are refused from their header, before decoding.
+    max_bytes : int, optional
+        Refuse larger inputs outright.
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), dtype uint8, BGR order, EXIF orientation applied.
+
+    Raises
+    ------
+    PayloadTooLarge, UnsupportedMedia, UnprocessableImage
+    """
+    if max_bytes is not None and len(data) > max_bytes:
+        raise PayloadTooLarge(f"image is {len(data):,} bytes; the limit is {max_bytes:,}")
+    if not data:
+        raise UnsupportedMedia("the file is empty (0 bytes); send a JPEG, PNG, WebP, ... image")
+    _register_heif()
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns on large images; our own pixel check below decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            fmt = img.format or "unknown"
+            if fmt not in SUPPORTED_FORMATS:
+                raise UnsupportedMedia(
+                    f"image format {fmt} is not supported; "
+                    f"use one of {', '.join(sorted(SUPPORTED_FORMATS - {'MPO'}))}"
+                )
+            width, height = img.size
+            if width <= 0 or height <= 0:
+                raise UnprocessableImage(f"image has zero size ({width}x{height})")
+            if width * height > max_pixels:
+                raise UnprocessableImage(
+                    f"image is {width}x{height} = {width * height:,} pixels; "
+                    f"the limit is {max_pixels:,}"
+                )
+            img.seek(0)  # first frame of an animated GIF / WebP
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            rgb = _to_rgb(img)
+    except (UnsupportedMedia, UnprocessableImage):
+        raise
+    except Image.DecompressionBombError as exc:
+        raise UnprocessableImage(
+            f"image refused as a decompression bomb ({exc}); the limit is {max_pixels:,} pixels"
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise UnsupportedMedia(f"not a readable image ({type(exc).__name__}: {exc})") from exc
+    except MemoryError as exc:  # pragma: no cover - defensive
+        raise UnprocessableImage("image too large to decode in memory") from exc
+    arr = np.asarray(rgb, dtype=np.uint8)
+    if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise UnprocessableImage(f"decoded image has an unusable shape {arr.shape}")
+    return np.ascontiguousarray(arr[:, :, ::-1])
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Bring any Pillow mode to 8-bit RGB, compositing alpha over white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = arr.max() or 1.0
+        img = Image.fromarray((arr * (255.0 / hi)).astype(np.uint8), mode="L")
+    elif img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        scaled = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray(scaled.astype(np.uint8), mode="L")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read and decode an image file; see :func:`decode_image`.
+
+    Raises
+    ------
+    UnsupportedMedia
+        The path does not exist, is not a file, or is not a readable image.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UnsupportedMedia(f"{p}: no such file")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise UnsupportedMedia(f"{p}: cannot read ({exc.strerror})") from exc
+    try:
+        return decode_image(data, max_pixels=max_pixels)
+    except (UnsupportedMedia, UnprocessableImage) as exc:
+        raise type(exc)(f"{p}: {exc.message}") from exc
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """Encode a BGR or grayscale ``uint8`` array as PNG bytes."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - cv2 fails only on invalid arrays
+        raise ValueError(f"cannot encode array of shape {image.shape} as PNG")
+    return buf.tobytes()
+
+
+def is_image_path(path: Path) -> bool:
+    """True for a file name with one of the supported image suffixes."""
+    return path.suffix.lower() in IMAGE_SUFFIXES

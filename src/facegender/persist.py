@@ -1,0 +1,125 @@
+"""Save and load a :class:`GenderModel`: one skops file plus ``manifest.json``.
+
+skops, never pickle: loading refuses any type not on our trusted list, so a
+model file from elsewhere cannot run code. The manifest records the file's
+sha256, checked before loading, so an altered or truncated file is refused
+with a clear message instead of a confusing error deep in sklearn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError
+from .model import GenderModel
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.skops"
+MANIFEST_FILE = "manifest.json"
+DEFAULT_MODEL = "eigenface"
+
+# The only non-builtin types a facegender model may contain.
+TRUSTED_TYPES = [
+    "sklearn.pipeline.Pipeline",
+    "sklearn.decomposition._pca.PCA",
+    "sklearn.svm._classes.SVC",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.utils._bunch.Bunch",
+    "numpy.dtype",
+    "numpy.ndarray",
+    "builtins.slice",
+]
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_model(model: GenderModel, out_dir: str | Path) -> Path:
+    """Write ``model.skops`` and ``manifest.json`` (with the file's sha256) to ``out_dir``."""
+    import skops.io as sio
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / MODEL_FILE
+    sio.dump(model.pipeline, path)
+    manifest = dict(model.manifest)
+    manifest.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
+    manifest["file"] = MODEL_FILE
+    manifest["sha256"] = sha256_file(path)
+    manifest["size_bytes"] = path.stat().st_size
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    model.manifest = manifest
+    return out
+
+
+def default_model_dir(name: str = DEFAULT_MODEL) -> Path:
+    """Folder of a model shipped inside the package."""
+    return Path(str(resources.files("facegender") / "models" / name))
+
+
+def load_model(path: str | Path | None = None) -> GenderModel:
+    """Load a model folder (or the shipped default when ``path`` is None).
+
+    Raises
+    ------
+    ModelError
+        Folder or files missing, manifest unreadable, sha256 mismatch, or a
+        file skops cannot load with the trusted types.
+    """
+    folder = Path(path) if path is not None else default_model_dir()
+    if folder.is_file():
+        folder = folder.parent
+    manifest = read_manifest(folder)
+    model_path = folder / manifest.get("file", MODEL_FILE)
+    if not model_path.is_file():
+        raise ModelError(f"model file {model_path} is missing")
+    digest = sha256_file(model_path)
+    if digest != manifest.get("sha256"):
+        raise ModelError(
+            f"model file {model_path} does not match its manifest "
+            f"(sha256 {digest[:12]}..., expected {str(manifest.get('sha256'))[:12]}...): "
+            "it was altered or is corrupt; retrain with 'facegender train'"
+        )
+    import skops.io as sio
+
+    try:
+        untrusted = [t for t in sio.get_untrusted_types(file=model_path) if t not in TRUSTED_TYPES]
+        if untrusted:
+            raise ModelError(f"model file {model_path} holds untrusted types: {untrusted}")
+        pipeline = sio.load(model_path, trusted=TRUSTED_TYPES)
+    except ModelError:
+        raise
+    except Exception as exc:  # skops raises many kinds on a bad file; all mean "corrupt"
+        raise ModelError(f"model file {model_path} cannot be loaded: {exc}") from exc
+    log.info("loaded model %s %s from %s", manifest.get("name"), manifest.get("version"), folder)
+    return GenderModel(pipeline=pipeline, manifest=manifest)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """Parse ``manifest.json`` in ``folder`` or raise :class:`ModelError`."""
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        raise ModelError(f"no model at {folder}: {MANIFEST_FILE} is missing")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise ModelError(f"{path} must hold a JSON object")
+    return manifest

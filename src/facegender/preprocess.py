@@ -1,0 +1,72 @@
+"""Crop a detected face and turn it into the model's input vector.
+
+One function for training and serving alike, so there is no train/serve skew:
+the crop step, ``facegender train`` and ``analyze`` all call
+:func:`crop_face` then :func:`preprocess`.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .detect import to_gray
+from .types import Box
+
+FACE_SIZE = 100
+"""Side of the square grayscale model input, in pixels."""
+CROP_MARGIN = 0.1
+"""Margin added on each side of the detected box, as a fraction of its side."""
+
+_CLAHE_CLIP = 2.0
+_CLAHE_TILES = (4, 4)
+
+
+def square_box(box: Box, width: int, height: int, margin: float = CROP_MARGIN) -> Box:
+    """The square around ``box``, grown by ``margin`` per side, shifted and clipped to fit.
+
+    A square crop keeps the face's aspect ratio when resized to 100x100; the
+    margin keeps the chin and hairline that Haar boxes tend to cut.
+    """
+    side = round(max(box.w, box.h) * (1 + 2 * margin))
+    side = max(1, min(side, width, height))
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    x = int(round(min(max(cx - side / 2, 0), width - side)))
+    y = int(round(min(max(cy - side / 2, 0), height - side)))
+    return Box(x, y, side, side)
+
+
+def crop_face(image: np.ndarray, box: Box, margin: float = CROP_MARGIN) -> np.ndarray:
+    """Cut the square face region (see :func:`square_box`) out of ``image``.
+
+    Returns a view-free copy with the same channels as ``image``.
+    """
+    h, w = image.shape[:2]
+    sq = square_box(box, w, h, margin)
+    return image[sq.y : sq.y + sq.h, sq.x : sq.x + sq.w].copy()
+
+
+def preprocess(face: np.ndarray) -> np.ndarray:
+    """Face crop (any size, BGR or gray ``uint8``) to the model's input.
+
+    grayscale -> resize to 100x100 (area interpolation) -> CLAHE (local
+    contrast, so light and skin tone matter less) -> scale to [0, 1].
+    Resizing before CLAHE keeps the tile size constant in face units.
+
+    Returns
+    -------
+    ndarray of shape (100, 100), dtype float32, values in [0, 1].
+    """
+    gray = to_gray(face)
+    if gray.shape != (FACE_SIZE, FACE_SIZE):
+        interp = cv2.INTER_AREA if min(gray.shape) >= FACE_SIZE else cv2.INTER_LINEAR
+        gray = cv2.resize(gray, (FACE_SIZE, FACE_SIZE), interpolation=interp)
+    clahe = cv2.createCLAHE(clipLimit=_CLAHE_CLIP, tileGridSize=_CLAHE_TILES)
+    return clahe.apply(gray).astype(np.float32) / 255.0
+
+
+def preprocess_batch(faces: list[np.ndarray]) -> np.ndarray:
+    """Stack :func:`preprocess` over crops into ``(n, 10000)`` float32 rows."""
+    if not faces:
+        return np.empty((0, FACE_SIZE * FACE_SIZE), dtype=np.float32)
+    return np.stack([preprocess(f).ravel() for f in faces])

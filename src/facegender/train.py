@@ -1,0 +1,186 @@
+"""``facegender train``: labeled photos to a saved, evaluated, reported model.
+
+crop (when given raw photos) -> preprocess -> seeded stratified split
+(train / validation / test) -> grid search on train -> calibrated refit on
+train -> uncertain threshold on validation -> metrics on the untouched test
+split -> skops + manifest -> report. Same data and seed, same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+
+from . import __version__
+from .crop import crop_folder
+from .data import LabeledSet, scan_labeled
+from .detect import DetectorSettings
+from .evaluate import choose_threshold, classification_metrics
+from .images import read_image
+from .model import GenderModel, build_pipeline
+from .persist import save_model
+from .preprocess import CROP_MARGIN, preprocess
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRID: dict[str, list[Any]] = {
+    "pca__n_components": [60, 100, 150],
+    "svm__C": [1.0, 3.0, 10.0],
+    "svm__gamma": ["scale", 0.005, 0.02],
+}
+TINY_GRID: dict[str, list[Any]] = {
+    "pca__n_components": [10, 20], "svm__C": [1.0, 10.0], "svm__gamma": ["scale"],
+}
+
+
+def default_crops_dir(data_dir: Path, settings: DetectorSettings) -> Path:
+    """Cache folder for the crops of ``data_dir``, keyed by its path and the detector."""
+    key = hashlib.sha256(f"{data_dir.resolve()}|{asdict(settings)}|{CROP_MARGIN}".encode())
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "facegender" / "crops" / f"{data_dir.name}-{key.hexdigest()[:12]}"
+
+
+def load_rows(labeled: LabeledSet, progress: bool = False) -> np.ndarray:
+    """Preprocess every crop of a crop folder into ``(n, 10000)`` float32 rows."""
+    from tqdm import tqdm
+
+    rows = np.empty((len(labeled), 100 * 100), dtype=np.float32)
+    for i, p in enumerate(tqdm(labeled.paths, desc="preprocess", disable=not progress)):
+        rows[i] = preprocess(read_image(p)).ravel()
+    return rows
+
+
+def split_indices(
+    labels: np.ndarray, seed: int, val: float = 0.15, test: float = 0.15
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified train / validation / test indices, fixed by ``seed``."""
+    idx = np.arange(len(labels))
+    rest, test_idx = train_test_split(idx, test_size=test, stratify=labels, random_state=seed)
+    train_idx, val_idx = train_test_split(
+        rest, test_size=val / (1 - test), stratify=labels[rest], random_state=seed
+    )
+    return np.sort(train_idx), np.sort(val_idx), np.sort(test_idx)
+
+
+def train(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    grid: dict[str, list[Any]] | None = None,
+    crops_dir: str | Path | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    report: bool = True,
+    name: str = "eigenface",
+) -> GenderModel:
+    """Train, evaluate, save and report a model; returns the fitted model.
+
+    Parameters
+    ----------
+    data_dir : labeled folder (``female/``+``male/`` photos or ``Crop_*`` crops)
+    out_dir : where ``model.skops``, ``manifest.json`` and ``report/`` go
+    seed : fixes the split, PCA and SVM: same seed, same model
+    grid : parameter grid for ``GridSearchCV`` (keys ``pca__*``, ``svm__*``)
+    """
+    t_start = time.perf_counter()
+    data = Path(data_dir)
+    raw = scan_labeled(data)
+    crop_summary: dict[str, Any] | None = None
+    if raw.kind == "raw":
+        settings = DetectorSettings()
+        crops = Path(crops_dir) if crops_dir else default_crops_dir(data, settings)
+        log.info("cropping %s into %s", data, crops)
+        crop_summary = crop_folder(data, crops, workers=workers, settings=settings,
+                                   progress=progress)
+        labeled = scan_labeled(crops)
+    else:
+        labeled = raw
+    if len(labeled) < 20 or min(labeled.counts().values()) < 5:
+        from .errors import BadRequest
+
+        raise BadRequest(f"too few faces to train on: {labeled.counts()} (need >= 5 per class)")
+    X = load_rows(labeled, progress)
+    y = labeled.labels
+    tr, va, te = split_indices(y, seed)
+    grid = grid or DEFAULT_GRID
+    best_params, cv_score = _search(X[tr], y[tr], grid, seed, workers)
+    pipe = build_pipeline(seed=seed, calibrate=True)
+    pipe.set_params(**{k.replace("svm__", "svm__estimator__"): v for k, v in best_params.items()})
+    pipe.fit(X[tr], y[tr])
+    model = GenderModel(pipeline=pipe)
+    p_val = model.predict_proba(X[va])[:, 1]
+    threshold, uncertain_share = choose_threshold(y[va], p_val)
+    p_test = model.predict_proba(X[te])[:, 1]
+    metrics = {
+        "validation": classification_metrics(y[va], p_val, seed=seed),
+        "test": classification_metrics(y[te], p_test, seed=seed),
+    }
+    conf_test = np.maximum(p_test, 1 - p_test)
+    confident = conf_test >= threshold
+    metrics["test"]["uncertain_share"] = float(1 - confident.mean())
+    metrics["test"]["accuracy_confident"] = float(
+        ((p_test[confident] >= 0.5).astype(int) == y[te][confident]).mean()
+    ) if confident.any() else float("nan")
+    model.manifest = {
+        "name": name,
+        "version": __version__,
+        "features": "eigenface",
+        "seed": seed,
+        "hyperparameters": {k: _jsonable(v) for k, v in best_params.items()},
+        "cv_balanced_accuracy": cv_score,
+        "grid": {k: [_jsonable(v) for v in vs] for k, vs in grid.items()},
+        "uncertain_threshold": threshold,
+        "uncertain_share_validation": uncertain_share,
+        "detector": asdict(DetectorSettings()),
+        "preprocess": {"face_size": 100, "crop_margin": CROP_MARGIN, "normalise": "CLAHE"},
+        "training_data": {
+            "source": data.name, "layout": raw.kind, "photos": len(raw),
+            "photos_per_class": raw.counts(), "faces": len(labeled),
+            "faces_per_class": labeled.counts(), "files_sha256": raw.files_hash(),
+            "crop_summary": crop_summary,
+            "split": {"train": len(tr), "validation": len(va), "test": len(te)},
+        },
+        "metrics": {k: _strip_curves(v) for k, v in metrics.items()},
+        "train_seconds": round(time.perf_counter() - t_start, 1),
+    }
+    out = save_model(model, out_dir)
+    if report:
+        from .report import write_training_report
+
+        write_training_report(model, metrics["test"], X[tr], y[tr], labeled, tr, out / "report")
+    log.info("saved %s to %s", name, out)
+    return model
+
+
+def _search(
+    X: np.ndarray, y: np.ndarray, grid: dict[str, list[Any]], seed: int, workers: int | None
+) -> tuple[dict[str, Any], float]:
+    """Grid search the bare SVM pipeline; PCA fits are cached across cells."""
+    with tempfile.TemporaryDirectory(prefix="facegender-cv-") as cache:
+        pipe = build_pipeline(seed=seed, calibrate=False)
+        pipe.set_params(memory=cache)
+        search = GridSearchCV(
+            pipe, grid, scoring="balanced_accuracy", n_jobs=workers or -1, refit=False,
+            cv=StratifiedKFold(3, shuffle=True, random_state=seed),
+        )
+        search.fit(X, y)
+    return dict(search.best_params_), float(search.best_score_)
+
+
+def _jsonable(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _strip_curves(m: dict[str, Any]) -> dict[str, Any]:
+    """Manifest copy of metrics without the long ROC arrays (the report has them)."""
+    return {k: v for k, v in m.items() if k != "roc"}

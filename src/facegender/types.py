@@ -1,0 +1,94 @@
+"""Typed value objects passed between the stages.
+
+Coordinate convention, everywhere in facegender: a box is ``(x, y, w, h)`` in
+pixels of the original image, ``x`` to the right and ``y`` down from the
+top-left corner, ``w`` and ``h`` positive, the box fully inside the image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+GENDERS: tuple[str, str] = ("female", "male")
+"""Class order of every probability vector: index 0 female, 1 male."""
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face rectangle ``(x, y, w, h)`` in original-image pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def area(self) -> int:
+        return self.w * self.h
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.x, self.y, self.w, self.h)
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union, 0 for disjoint boxes."""
+        x1, y1 = max(self.x, other.x), max(self.y, other.y)
+        x2 = min(self.x + self.w, other.x + other.w)
+        y2 = min(self.y + self.h, other.y + other.h)
+        inter = max(0, x2 - x1) * max(0, y2 - y1)
+        union = self.area + other.area - inter
+        return inter / union if union else 0.0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"x": self.x, "y": self.y, "w": self.w, "h": self.h}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The classifier's answer for one face crop."""
+
+    gender: str
+    p_female: float
+    p_male: float
+    uncertain: bool
+
+    @property
+    def confidence(self) -> float:
+        """Probability of the predicted class, in [0.5, 1]."""
+        return max(self.p_female, self.p_male)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gender": self.gender,
+            "confidence": round(self.confidence, 4),
+            "probabilities": {"female": round(self.p_female, 4), "male": round(self.p_male, 4)},
+            "uncertain": self.uncertain,
+        }
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected and classified face.
+
+    ``crop`` is the model input as a ``(100, 100)`` float array in [0, 1] and
+    ``reconstruction`` its eigen-face reconstruction (same shape) when the
+    model is the eigen-face one; both stay out of ``to_dict``.
+    """
+
+    box: Box
+    prediction: Prediction
+    crop: np.ndarray | None = field(default=None, repr=False, compare=False)
+    reconstruction: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def gender(self) -> str:
+        return self.prediction.gender
+
+    @property
+    def confidence(self) -> float:
+        return self.prediction.confidence
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"box": self.box.to_dict(), **self.prediction.to_dict()}
