@@ -67,7 +67,7 @@ def test_batch_csv(runner, photo_dir, tiny_model_dir, tmp_path) -> None:
     res = runner.invoke(main, ["batch", str(photo_dir), "--out", str(out), "--model",
                                str(tiny_model_dir)])
     assert res.exit_code == 0, res.output
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     by_file = {Path(r["path"]).name: r for r in rows}
     assert by_file["broken.jpg"]["error"] and not by_file["astronaut.png"]["error"]
     assert "obama.jpg" in by_file  # recursive
@@ -84,7 +84,7 @@ def test_batch_whole_image(runner, tiny_model_dir, tmp_path, astronaut) -> None:
     res = runner.invoke(main, ["batch", str(d), "--out", str(out), "--whole-image",
                                "--model", str(tiny_model_dir)])
     assert res.exit_code == 0
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert len(rows) == 1 and rows[0]["w"] == "125" and rows[0]["h"] == "130"
 
 

@@ -28,6 +28,8 @@ DEFAULT_MODEL = "eigenface"
 # The only non-builtin types a facegender model may contain.
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",
+    "sklearn.pipeline.FeatureUnion",
+    "facegender.features.HogFeatures",
     "sklearn.decomposition._pca.PCA",
     "sklearn.svm._classes.SVC",
     "sklearn.calibration.CalibratedClassifierCV",

@@ -70,3 +70,9 @@ def preprocess_batch(faces: list[np.ndarray]) -> np.ndarray:
     if not faces:
         return np.empty((0, FACE_SIZE * FACE_SIZE), dtype=np.float32)
     return np.stack([preprocess(f).ravel() for f in faces])
+
+
+def mirror(rows: np.ndarray) -> np.ndarray:
+    """Left-right mirrored copies of ``(n, 10000)`` rows: a face's gender survives a flip."""
+    return np.ascontiguousarray(rows.reshape(-1, FACE_SIZE, FACE_SIZE)[:, :, ::-1]).reshape(
+        len(rows), -1)
