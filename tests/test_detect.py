@@ -24,7 +24,7 @@ def test_boxes_inside_image_and_in_original_pixels(astronaut: np.ndarray) -> Non
     boxes = HaarDetector().detect(big)
     assert len(boxes) == 1
     b = boxes[0]
-    assert 0 <= b.x and 0 <= b.y and b.x + b.w <= 2048 and b.y + b.h <= 2048
+    assert b.x >= 0 and b.y >= 0 and b.x + b.w <= 2048 and b.y + b.h <= 2048
     small = HaarDetector().detect(astronaut)[0]
     assert b.iou(Box(small.x * 4, small.y * 4, small.w * 4, small.h * 4)) > 0.7
 

@@ -53,7 +53,7 @@ def test_exif_orientation_applied(rgb: Image.Image) -> None:
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "L", "CMYK", "I;16", "1"])
 def test_modes_become_bgr(rgb: Image.Image, mode: str) -> None:
     img = rgb.convert(mode) if mode != "I;16" else Image.fromarray(
-        (np.asarray(rgb.convert("L"), dtype=np.uint16) * 257))
+        np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)
     fmt = "TIFF" if mode in ("CMYK", "I;16") else "PNG"
     out = decode_image(_encode(img, fmt))
     assert out.shape == (128, 128, 3) and out.dtype == np.uint8

@@ -12,7 +12,7 @@ from facegender.types import Box
 def test_preprocess_shape_range(astronaut: np.ndarray) -> None:
     out = preprocess(astronaut[60:190, 165:290])
     assert out.shape == (100, 100) and out.dtype == np.float32
-    assert 0.0 <= out.min() and out.max() <= 1.0 and out.std() > 0.1
+    assert out.min() >= 0.0 and out.max() <= 1.0 and out.std() > 0.1
 
 
 def test_preprocess_is_deterministic_and_color_free(astronaut: np.ndarray) -> None:
@@ -35,7 +35,7 @@ def test_illumination_normalised(astronaut: np.ndarray) -> None:
 def test_square_box_fits(box: Box) -> None:
     sq = square_box(box, 512, 512)
     assert sq.w == sq.h
-    assert 0 <= sq.x and sq.x + sq.w <= 512 and 0 <= sq.y and sq.y + sq.h <= 512
+    assert sq.x >= 0 and sq.x + sq.w <= 512 and sq.y >= 0 and sq.y + sq.h <= 512
     assert sq.w >= max(box.w, box.h)
 
 

@@ -1,4 +1,4 @@
-"""The model shipped in the package: loads, is what its manifest says, and is right on real faces."""
+"""The shipped model: loads, matches its manifest, and is right on real faces."""
 
 from __future__ import annotations
 

@@ -93,7 +93,8 @@ def crop(src: Path, dst: Path, workers: int | None) -> None:
 def train(data_dir: Path, out_dir: Path, seed: int, crops_dir: Path | None,
           workers: int | None, quick: bool) -> None:
     """Crop, tune, calibrate, evaluate and save a model, with its report."""
-    from .train import TINY_GRID, train as run_train
+    from .train import TINY_GRID
+    from .train import train as run_train
 
     try:
         model = run_train(data_dir, out_dir, seed=seed, crops_dir=crops_dir, workers=workers,

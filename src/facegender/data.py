@@ -70,7 +70,8 @@ def scan_labeled(root: str | Path) -> LabeledSet:
     paths: list[Path] = []
     labels: list[int] = []
     for i, gender in enumerate(GENDERS):
-        found = sorted(p for p in (base / dirs[gender]).rglob("*") if p.is_file() and is_image_path(p))
+        folder = base / dirs[gender]
+        found = sorted(p for p in folder.rglob("*") if p.is_file() and is_image_path(p))
         paths += found
         labels += [i] * len(found)
     return LabeledSet(base, kind, tuple(paths), np.asarray(labels, dtype=np.int64))

@@ -104,7 +104,8 @@ class GenderModel:
         out = []
         for p_f, p_m in proba:
             gender = GENDERS[int(p_m > p_f)]
-            out.append(Prediction(gender, float(p_f), float(p_m), bool(max(p_f, p_m) < self.threshold)))
+            uncertain = bool(max(p_f, p_m) < self.threshold)
+            out.append(Prediction(gender, float(p_f), float(p_m), uncertain))
         return out
 
     def classify_crops(self, crops: list[np.ndarray]) -> list[Prediction]:
