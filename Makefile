@@ -41,7 +41,8 @@ check: lint test
 
 ## Rebuild the shipped default model from ../shared/data/imdbwiki.
 train: $(STAMP)
-	$(BIN)/facegender train --data ../shared/data/imdbwiki --out src/facegender/models/eigenface --seed 0
+	$(BIN)/facegender train --data ../shared/data/imdbwiki --out src/facegender/models/eigenface --seed 0 \
+	  --external ../shared/data/utkface --external ../shared/data/pixabay-external
 	rm -rf reports/training && cp -r src/facegender/models/eigenface/report reports/training
 
 bench: $(STAMP)

@@ -46,13 +46,26 @@ def tiny_raw(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Pat
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_raw: Path) -> Path:
+def tiny_external(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """A labeled folder from another source: 20 UTKFace chips of each class."""
+    root = tmp_path_factory.mktemp("tiny-utk")
+    for gender in ("female", "male"):
+        (root / gender).mkdir()
+        for p in sorted((shared_data / "utkface" / gender).iterdir())[:20]:
+            shutil.copy(p, root / gender / p.name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(
+    tmp_path_factory: pytest.TempPathFactory, tiny_raw: Path, tiny_external: Path
+) -> Path:
     """A model trained end to end (crop, grid search, calibrate, report) on ``tiny_raw``."""
     from facegender.train import TINY_GRID, train
 
     out = tmp_path_factory.mktemp("tiny-model")
     train(tiny_raw, out / "model", crops_dir=out / "crops", grid=TINY_GRID, workers=2,
-          progress=False, seed=0)
+          progress=False, seed=0, external=[tiny_external])
     return out / "model"
 
 

@@ -29,7 +29,10 @@ def test_artifact_manifest_and_report(tiny_model_dir: Path) -> None:
     test = manifest["metrics"]["test"]
     lo, hi = test["balanced_accuracy_ci95"]
     assert lo <= test["balanced_accuracy"] <= hi
+    ext = manifest["metrics"]["external:tiny-utk0"]
+    assert ext["n"] == 40 and ext["n_with_face"] >= 30  # padded detection finds tight chips
     report = tiny_model_dir / "report"
+    assert "External check: `tiny-utk0`" in (report / "report.md").read_text()
     for name in ("report.md", "samples.png", "mean_face.png", "eigenfaces.png",
                  "explained_variance.png", "confusion.png", "roc.png", "reliability.png"):
         assert (report / name).stat().st_size > 100, name

@@ -90,15 +90,18 @@ def crop(src: Path, dst: Path, workers: int | None) -> None:
               help="Where to keep crops of raw photos (default: a cache folder).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None)
 @click.option("--quick", is_flag=True, help="Tiny grid, for a smoke test.")
+@click.option("--external", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Labeled folder from another source to measure on (repeatable; never tuned on).")
 def train(data_dir: Path, out_dir: Path, seed: int, crops_dir: Path | None,
-          workers: int | None, quick: bool) -> None:
+          workers: int | None, quick: bool, external: tuple[Path, ...]) -> None:
     """Crop, tune, calibrate, evaluate and save a model, with its report."""
     from .train import TINY_GRID
     from .train import train as run_train
 
     try:
         model = run_train(data_dir, out_dir, seed=seed, crops_dir=crops_dir, workers=workers,
-                          grid=TINY_GRID if quick else None)
+                          grid=TINY_GRID if quick else None, external=list(external))
     except FaceGenderError as exc:
         _fail(exc)
     test = model.manifest["metrics"]["test"]

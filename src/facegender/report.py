@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from .data import LabeledSet
 from .model import GenderModel
 from .types import GENDERS
 
@@ -126,10 +125,15 @@ def write_eval_plots(m: dict[str, Any], out: Path, prefix: str = "") -> list[str
 
 
 def write_training_report(
-    model: GenderModel, test: dict[str, Any], X_train: np.ndarray, y_train: np.ndarray,
-    labeled: LabeledSet, train_idx: np.ndarray, out: Path,
+    model: GenderModel, metrics: dict[str, dict[str, Any]], X_train: np.ndarray,
+    y_train: np.ndarray, out: Path,
 ) -> Path:
-    """Write ``report.md`` and its plots for a freshly trained model."""
+    """Write ``report.md`` and its plots for a freshly trained model.
+
+    ``metrics`` holds ``test`` (the held-out split) and optionally
+    ``external:NAME`` entries (other labeled folders, end to end).
+    """
+    test = metrics["test"]
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(model.manifest.get("seed", 0))
     samples, titles = [], []
@@ -162,10 +166,22 @@ def write_training_report(
         f"confident answers {test.get('accuracy_confident', float('nan')):.3f} accurate.", "",
         "## Held-out test split", "", metrics_table(test), "",
         "![confusion](confusion.png) ![roc](roc.png) ![reliability](reliability.png)", "",
+    ]
+    for key, m in metrics.items():
+        if not key.startswith("external:"):
+            continue
+        name = key.split(":", 1)[1]
+        write_eval_plots(m, out, prefix=f"{name}-")
+        md += [f"## External check: `{name}` (end to end; no face found counts as wrong)", "",
+               f"A face was found in {m['face_found_rate']:.1%} of the photos; balanced accuracy "
+               f"on those alone {m.get('balanced_accuracy_on_found', float('nan')):.3f}.", "",
+               metrics_table(m), "",
+               f"![confusion]({name}-confusion.png) ![reliability]({name}-reliability.png)", ""]
+    md += [
         "## Data and eigen faces", "", "![samples](samples.png)", "",
         "![mean face](mean_face.png) ![explained variance](explained_variance.png)", "",
         "![eigen faces](eigenfaces.png)", "",
     ]
     (out / "report.md").write_text("\n".join(md))
-    (out / "metrics.json").write_text(json.dumps(test, indent=1) + "\n")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     return out

@@ -85,6 +85,7 @@ def train(
     report: bool = True,
     name: str = "eigenface",
     mirror_faces: bool = True,
+    external: list[str | Path] | None = None,
 ) -> GenderModel:
     """Train, evaluate, save and report a model; returns the fitted model.
 
@@ -95,6 +96,8 @@ def train(
     seed : fixes the split, PCA and SVM: same seed, same model
     grid : parameter grid for ``GridSearchCV`` (keys ``features__*``, ``svm__*``)
     mirror_faces : also train the final model on left-right mirrored crops
+    external : labeled folders from other sources, measured end to end (a photo
+        with no face found counts as wrong) and reported; never used to tune
     """
     t_start = time.perf_counter()
     data = Path(data_dir)
@@ -155,11 +158,17 @@ def train(
         "metrics": {k: _strip_curves(v) for k, v in metrics.items()},
         "train_seconds": round(time.perf_counter() - t_start, 1),
     }
+    for folder in external or []:
+        from .assess import evaluate_folder
+
+        log.info("external check on %s", folder)
+        metrics[f"external:{Path(folder).name}"] = evaluate_folder(model, folder, progress=progress)
+    model.manifest["metrics"] = {k: _strip_curves(v) for k, v in metrics.items()}
     out = save_model(model, out_dir)
     if report:
         from .report import write_training_report
 
-        write_training_report(model, metrics["test"], X[tr], y[tr], labeled, tr, out / "report")
+        write_training_report(model, metrics, X[tr], y[tr], out / "report")
     log.info("saved %s to %s", name, out)
     return model
 
