@@ -41,4 +41,4 @@ class HogFeatures(TransformerMixin, BaseEstimator):
         imgs = (np.asarray(X).reshape(-1, FACE_SIZE, FACE_SIZE) * 255).round().astype(np.uint8)
         if len(imgs) == 0:
             return np.empty((0, 0), dtype=np.float32)
-        return np.stack([hog.compute(img).ravel() for img in imgs])
+        return np.stack([np.asarray(hog.compute(img)).ravel() for img in imgs])

@@ -75,7 +75,7 @@ def decode_image(
         with warnings.catch_warnings():
             # Pillow warns on large images; our own pixel check below decides.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             fmt = img.format or "unknown"
             if fmt not in SUPPORTED_FORMATS:
                 raise UnsupportedMedia(
