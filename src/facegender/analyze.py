@@ -1,7 +1,11 @@
 """Image in, one classified face per detection out: the library's front door.
 
 Stages: detect -> crop -> preprocess -> classify. Timings are kept per stage
-because the web API reports them and the benchmarks compare them.
+because the web API reports them and the benchmarks compare them. An
+embedding model (``model.features == "embedding"``) is fed dlib embeddings of
+the original image's boxes instead of the preprocessed crops, and by default
+its boxes come from the detector its manifest names; the 100x100 crops are
+still made, for display.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from typing import Any
 import numpy as np
 
 from .detect import HaarDetector
+from .embedding import DlibDetector, DlibSettings, default_embedder, dlib_detector
 from .model import GenderModel
 from .preprocess import crop_face, preprocess
-from .types import Face
+from .types import Box, Face
+
+Detector = HaarDetector | DlibDetector
 
 _default_detector: HaarDetector | None = None
 
@@ -26,6 +33,28 @@ def default_detector() -> HaarDetector:
     if _default_detector is None:
         _default_detector = HaarDetector()
     return _default_detector
+
+
+def detector_for(model: GenderModel) -> Detector:
+    """The detector a model was trained with: dlib's HOG when its manifest says so, else Haar."""
+    det = model.manifest.get("detector", {})
+    if model.features == "embedding" and det.get("kind") == "hog":
+        fields = DlibSettings.__dataclass_fields__
+        return dlib_detector(DlibSettings(**{k: v for k, v in det.items() if k in fields}))
+    return default_detector()
+
+
+def face_features(image: np.ndarray, boxes: list[Box], model: GenderModel) -> np.ndarray:
+    """The model's input rows for ``boxes`` of a BGR image.
+
+    ``(n, 128)`` embeddings for an embedding model, else ``(n, 10000)``
+    preprocessed crops.
+    """
+    if model.features == "embedding":
+        return default_embedder().embed(image, boxes)
+    if not boxes:
+        return np.empty((0, 100 * 100), np.float32)
+    return np.stack([preprocess(crop_face(image, b)).ravel() for b in boxes])
 
 
 @dataclass
@@ -49,7 +78,7 @@ def analyze_image(
     image: np.ndarray,
     model: GenderModel,
     *,
-    detector: HaarDetector | None = None,
+    detector: Detector | None = None,
     min_face_size: int | None = None,
     reconstruct: bool = False,
 ) -> Analysis:
@@ -59,27 +88,30 @@ def analyze_image(
     ----------
     image : ndarray of shape (H, W, 3), uint8, BGR
     model : GenderModel
-    detector : HaarDetector, optional
-        The tuned default when omitted.
+    detector : HaarDetector or DlibDetector, optional
+        The model's own (see :func:`detector_for`) when omitted.
     min_face_size : int, optional
         Ignore faces smaller than this many original pixels.
     reconstruct : bool
-        Also attach each face's eigen-face reconstruction.
+        Also attach each face's eigen-face reconstruction (eigen-face models only).
 
     Returns
     -------
     Analysis with faces largest first; each Face carries its ``(100, 100)`` crop.
     """
-    det = detector or default_detector()
+    det = detector or detector_for(model)
     t0 = time.perf_counter()
     boxes = det.detect(image, min_face_size=min_face_size)
     t1 = time.perf_counter()
     crops = [preprocess(crop_face(image, b)) for b in boxes]
     rows = np.stack([c.ravel() for c in crops]) if crops else np.empty((0, 0), np.float32)
+    embedding = model.features == "embedding"
+    if embedding and crops:
+        rows = default_embedder().embed(image, boxes)
     t2 = time.perf_counter()
     preds = model.predictions(model.predict_proba(rows)) if crops else []
     t3 = time.perf_counter()
-    recon = model.reconstruct(rows) if reconstruct and crops else None
+    recon = model.reconstruct(rows) if reconstruct and crops and not embedding else None
     faces = [
         Face(box=b, prediction=p, crop=c, reconstruction=None if recon is None else recon[i])
         for i, (b, p, c) in enumerate(zip(boxes, preds, crops, strict=True))

@@ -2,8 +2,10 @@
 
 Raw photos go through the whole path (detect -> largest face -> classify),
 and a photo with no face found counts as wrong; crop folders are classified
-as they are. Threads, not processes: OpenCV and the SVM release the GIL, and
-the model is shared instead of loaded once per worker.
+as they are. The model decides its detector and its input rows (pixels or
+embeddings, see :func:`facegender.analyze.face_features`). Threads, not
+processes: OpenCV and the SVM release the GIL, and the model is shared
+instead of loaded once per worker.
 """
 
 from __future__ import annotations
@@ -14,38 +16,41 @@ from typing import Any
 
 import numpy as np
 
-from .analyze import default_detector
+from .analyze import Detector, detector_for, face_features
 from .data import scan_labeled
-from .detect import HaarDetector
 from .errors import FaceGenderError
 from .images import read_image
 from .model import GenderModel
-from .preprocess import crop_face, preprocess
+from .preprocess import preprocess
+from .types import Box
 
 
-def _row(path: Path, kind: str, detector: HaarDetector) -> np.ndarray | None:
+def _row(path: Path, kind: str, detector: Detector, model: GenderModel) -> np.ndarray | None:
     """The model input row for one file, or None when unreadable or faceless."""
     try:
         image = read_image(path)
     except FaceGenderError:
         return None
     if kind == "crops":
-        return preprocess(image).ravel()
-    boxes = detector.detect(image)
-    return preprocess(crop_face(image, boxes[0])).ravel() if boxes else None
+        if model.features != "embedding":
+            return preprocess(image).ravel()
+        boxes = [Box(0, 0, image.shape[1], image.shape[0])]
+    else:
+        boxes = detector.detect(image)[:1]
+    return face_features(image, boxes, model)[0] if boxes else None
 
 
 def predict_folder(
-    model: GenderModel, data_dir: str | Path, *, detector: HaarDetector | None = None,
+    model: GenderModel, data_dir: str | Path, *, detector: Detector | None = None,
     workers: int = 2, progress: bool = False,
 ) -> tuple[list[Path], np.ndarray, np.ndarray]:
     """Paths, labels and ``p_male`` (NaN where no face) for every image of a labeled folder."""
     from tqdm import tqdm
 
     labeled = scan_labeled(data_dir)
-    det = detector or default_detector()
+    det = detector or detector_for(model)
     with ThreadPoolExecutor(workers) as pool:
-        rows = list(tqdm(pool.map(lambda p: _row(p, labeled.kind, det), labeled.paths),
+        rows = list(tqdm(pool.map(lambda p: _row(p, labeled.kind, det, model), labeled.paths),
                          total=len(labeled), desc="evaluate", disable=not progress))
     p_male = np.full(len(rows), np.nan)
     found = [i for i, r in enumerate(rows) if r is not None]

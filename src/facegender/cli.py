@@ -93,15 +93,32 @@ def crop(src: Path, dst: Path, workers: int | None) -> None:
 @click.option("--external", multiple=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Labeled folder from another source to measure on (repeatable; never tuned on).")
+@click.option("--features", type=click.Choice(["eigenface", "embedding"]), default="eigenface",
+              show_default=True, help="Eigen faces of pixels, or dlib face embeddings.")
+@click.option("--extra", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="embedding: more labeled photos to train on; a seeded test part stays aside.")
+@click.option("--per-class", type=click.IntRange(5, None), default=None,
+              help="embedding: a seeded sample of at most N photos per class of each folder.")
 def train(data_dir: Path, out_dir: Path, seed: int, crops_dir: Path | None,
-          workers: int | None, quick: bool, external: tuple[Path, ...]) -> None:
+          workers: int | None, quick: bool, external: tuple[Path, ...], features: str,
+          extra: tuple[Path, ...], per_class: int | None) -> None:
     """Crop, tune, calibrate, evaluate and save a model, with its report."""
-    from .train import TINY_GRID
-    from .train import train as run_train
-
     try:
-        model = run_train(data_dir, out_dir, seed=seed, crops_dir=crops_dir, workers=workers,
-                          grid=TINY_GRID if quick else None, external=list(external))
+        if features == "embedding":
+            from .train_embedding import TINY_GRID as EMB_GRID
+            from .train_embedding import train_embedding
+
+            model = train_embedding(data_dir, out_dir, seed=seed, workers=min(workers or 2, 2),
+                                    grid=EMB_GRID if quick else None, extra=list(extra),
+                                    per_class=per_class, external=list(external))
+        else:
+            from .train import TINY_GRID
+            from .train import train as run_train
+
+            model = run_train(data_dir, out_dir, seed=seed, crops_dir=crops_dir,
+                              workers=workers, grid=TINY_GRID if quick else None,
+                              external=list(external))
     except FaceGenderError as exc:
         _fail(exc)
     test = model.manifest["metrics"]["test"]
@@ -111,16 +128,19 @@ def train(data_dir: Path, out_dir: Path, seed: int, crops_dir: Path | None,
 
 
 @main.command()
-@click.argument("model_path", type=click.Path(exists=True, path_type=Path))
+@click.argument("model_path")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write metrics JSON and plots to this folder.")
-def evaluate(model_path: Path, folder: Path, out: Path | None) -> None:
-    """Measure MODEL_PATH on a labeled FOLDER (no face found counts as wrong)."""
+def evaluate(model_path: str, folder: Path, out: Path | None) -> None:
+    """Measure MODEL_PATH (a model folder or a shipped name) on a labeled FOLDER.
+
+    A photo with no face found counts as wrong.
+    """
     from .assess import evaluate_folder
     from .report import metrics_table, write_eval_plots
 
-    model = _load(str(model_path))
+    model = _load(model_path)
     try:
         metrics = evaluate_folder(model, folder, progress=True)
     except FaceGenderError as exc:
@@ -133,7 +153,8 @@ def evaluate(model_path: Path, folder: Path, out: Path | None) -> None:
 
 @main.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--model", "model_path", default=None, help="Model folder (default: shipped).")
+@click.option("--model", "model_path", default=None,
+              help="Model folder or shipped name: eigenface (default), embedding.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--min-face-size", type=click.IntRange(8, 10000), default=None)
 def analyze(images: tuple[Path, ...], model_path: str | None, as_json: bool,
@@ -165,7 +186,8 @@ def analyze(images: tuple[Path, ...], model_path: str | None, as_json: bool,
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV file to write, one row per face.")
-@click.option("--model", "model_path", default=None, help="Model folder (default: shipped).")
+@click.option("--model", "model_path", default=None,
+              help="Model folder or shipped name: eigenface (default), embedding.")
 @click.option("--whole-image", is_flag=True, help="Treat each image as one cropped face.")
 def batch(folder: Path, out: Path, model_path: str | None, whole_image: bool) -> None:
     """Classify every face in every image under FOLDER into a CSV file."""

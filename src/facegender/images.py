@@ -100,7 +100,12 @@ def decode_image(
         raise UnprocessableImage(
             f"image refused as a decompression bomb ({exc}); the limit is {max_pixels:,} pixels"
         ) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+    except UnidentifiedImageError as exc:
+        raise UnsupportedMedia(
+            "not a readable image: the data is in no known image format "
+            "(JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC)"
+        ) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnsupportedMedia(f"not a readable image ({type(exc).__name__}: {exc})") from exc
     except MemoryError as exc:  # pragma: no cover - defensive
         raise UnprocessableImage("image too large to decode in memory") from exc

@@ -59,6 +59,23 @@ def build_pipeline(
     return Pipeline([("features", features), ("svm", clf)])
 
 
+def build_embedding_pipeline(
+    C: float = 1.0, gamma: float | str = "scale", seed: int = 0, calibrate: bool = True,
+    calibration_cv: Any = 5,
+) -> Pipeline:
+    """The embedding model's pipeline: 128-d embeddings -> StandardScaler -> (calibrated) SVM.
+
+    dlib's embedding dimensions have unequal spread, so scaling them lets one
+    RBF ``gamma`` fit all; calibration as in :func:`build_pipeline`.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    svc = SVC(C=C, gamma=gamma, kernel="rbf", class_weight="balanced", random_state=seed)
+    clf: Any = CalibratedClassifierCV(svc, method="sigmoid", cv=calibration_cv,
+                                      ensemble=False) if calibrate else svc
+    return Pipeline([("scale", StandardScaler()), ("svm", clf)])
+
+
 @dataclass
 class GenderModel:
     """A fitted pipeline and its manifest, ready to classify face crops.
@@ -81,6 +98,11 @@ class GenderModel:
         return str(self.manifest.get("name", "eigenface"))
 
     @property
+    def features(self) -> str:
+        """What the pipeline reads: ``"eigenface"`` (preprocessed pixel rows) or ``"embedding"``."""
+        return str(self.manifest.get("features", "eigenface"))
+
+    @property
     def threshold(self) -> float:
         """Confidence under which an answer is flagged ``uncertain``."""
         return float(self.manifest.get("uncertain_threshold", DEFAULT_UNCERTAIN_THRESHOLD))
@@ -94,7 +116,11 @@ class GenderModel:
         return step if isinstance(step, PCA) else None
 
     def predict_proba(self, rows: np.ndarray) -> np.ndarray:
-        """``(n, 10000)`` rows to ``(n, 2)`` probabilities ``[female, male]``."""
+        """Feature rows to ``(n, 2)`` probabilities ``[female, male]``.
+
+        Rows are ``(n, 10000)`` preprocessed crops, or ``(n, 128)`` embeddings
+        when :attr:`features` is ``"embedding"``.
+        """
         if len(rows) == 0:
             return np.empty((0, 2))
         return np.asarray(self.pipeline.predict_proba(rows), dtype=np.float64)
@@ -109,7 +135,14 @@ class GenderModel:
         return out
 
     def classify_crops(self, crops: list[np.ndarray]) -> list[Prediction]:
-        """Classify face crops (any size, BGR or gray ``uint8``), one Prediction each."""
+        """Classify face crops (any size, BGR or gray ``uint8``), one Prediction each.
+
+        An embedding model aligns and embeds each crop as one face box filling it.
+        """
+        if self.features == "embedding":
+            from .embedding import embed_crops
+
+            return self.predictions(self.predict_proba(embed_crops(crops)))
         return self.predictions(self.predict_proba(preprocess_batch(crops)))
 
     def reconstruct(self, rows: np.ndarray) -> np.ndarray | None:

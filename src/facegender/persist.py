@@ -75,8 +75,30 @@ def default_model_dir(name: str = DEFAULT_MODEL) -> Path:
     return Path(str(resources.files("facegender") / "models" / name))
 
 
+def resolve_model_dir(path: str | Path | None = None) -> Path:
+    """A model folder from a path, a shipped model's name (``"embedding"``) or None (default).
+
+    An existing path wins over a shipped name, so a local folder called
+    ``embedding`` is loaded as given.
+    """
+    if path is None:
+        return default_model_dir()
+    folder = Path(path)
+    if not folder.exists() and str(path).isidentifier():
+        shipped = default_model_dir(str(path))
+        if shipped.is_dir():
+            return shipped
+    return folder
+
+
+def shipped_models() -> list[str]:
+    """Names of the models shipped inside the package."""
+    root = default_model_dir().parent
+    return sorted(p.name for p in root.iterdir() if (p / MANIFEST_FILE).is_file())
+
+
 def load_model(path: str | Path | None = None) -> GenderModel:
-    """Load a model folder (or the shipped default when ``path`` is None).
+    """Load a model folder, a shipped model by name, or the shipped default when None.
 
     Raises
     ------
@@ -84,7 +106,10 @@ def load_model(path: str | Path | None = None) -> GenderModel:
         Folder or files missing, manifest unreadable, sha256 mismatch, or a
         file skops cannot load with the trusted types.
     """
-    folder = Path(path) if path is not None else default_model_dir()
+    folder = resolve_model_dir(path)
+    if not folder.exists():
+        raise ModelError(f"no model at {folder}: give a model folder or one of the shipped "
+                         f"models {shipped_models()}")
     if folder.is_file():
         folder = folder.parent
     manifest = read_manifest(folder)

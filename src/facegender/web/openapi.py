@@ -1,0 +1,160 @@
+"""The OpenAPI 3.1 document of ``/api/v1``; tests validate real responses against it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error", "request_id"],
+        "properties": {
+            "error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string", "enum": [
+                    "bad_request", "unauthorized", "not_found", "method_not_allowed",
+                    "payload_too_large", "unsupported_media", "unprocessable", "rate_limited",
+                    "internal_error", "model_error"]},
+                "message": {"type": "string"}}},
+            "request_id": {"type": "string"},
+        },
+    },
+    "ModelInfo": {
+        "type": "object", "required": ["name", "version", "sha256"],
+        "properties": {"name": {"type": "string"}, "version": {"type": "string"},
+                       "sha256": {"type": "string"}},
+    },
+    "Box": {
+        "type": "object", "required": ["x", "y", "w", "h"],
+        "description": "Pixels of the original image; x right, y down from the top-left.",
+        "properties": {k: {"type": "integer", "minimum": 0} for k in ("x", "y", "w", "h")},
+    },
+    "Face": {
+        "type": "object", "required": ["box", "gender", "confidence", "probabilities", "uncertain"],
+        "properties": {
+            "box": _ref("Box"),
+            "gender": {"type": "string", "enum": ["female", "male"]},
+            "confidence": {"type": "number", "minimum": 0.5, "maximum": 1},
+            "probabilities": {"type": "object", "required": ["female", "male"], "properties": {
+                "female": {"type": "number", "minimum": 0, "maximum": 1},
+                "male": {"type": "number", "minimum": 0, "maximum": 1}}},
+            "uncertain": {"type": "boolean",
+                          "description": "confidence below the model's validated threshold"},
+            "crop_png": {"type": ["string", "null"], "contentEncoding": "base64",
+                         "description": "with include_crops: the 100x100 grayscale model input"},
+            "reconstruction_png": {"type": ["string", "null"], "contentEncoding": "base64",
+                                   "description": "with include_crops: eigen-face reconstruction"},
+        },
+    },
+    "ImageResult": {
+        "type": "object", "required": ["image", "faces", "timings_ms"],
+        "properties": {
+            "image": {"type": "object", "required": ["width", "height"], "properties": {
+                "width": {"type": "integer"}, "height": {"type": "integer"}}},
+            "faces": {"type": "array", "items": _ref("Face")},
+            "timings_ms": {"type": "object", "additionalProperties": {"type": "number"},
+                           "required": ["decode", "detect", "preprocess", "classify", "total"]},
+        },
+    },
+}
+SCHEMAS["AnalyzeResponse"] = {
+    "allOf": [_ref("ImageResult"), {
+        "type": "object", "required": ["request_id", "model"],
+        "properties": {"request_id": {"type": "string"}, "model": _ref("ModelInfo")}}],
+}
+SCHEMAS["BatchEntry"] = {
+    "type": "object", "required": ["filename"],
+    "properties": {"filename": {"type": "string"}},
+    "oneOf": [{"required": ["error"], "properties": {"error": SCHEMAS["Error"]["properties"][
+        "error"]}}, _ref("ImageResult")],
+}
+SCHEMAS["BatchResponse"] = {
+    "type": "object", "required": ["request_id", "model", "results"],
+    "properties": {"request_id": {"type": "string"}, "model": _ref("ModelInfo"),
+                   "results": {"type": "array", "items": _ref("BatchEntry")}},
+}
+SCHEMAS["Health"] = {
+    "type": "object", "required": ["status", "model_loaded"],
+    "properties": {"status": {"const": "ok"}, "model_loaded": {"type": "boolean"},
+                   "model": {"oneOf": [_ref("ModelInfo"), {"type": "null"}]}},
+}
+SCHEMAS["Manifest"] = {
+    "type": "object", "required": ["name", "version", "sha256", "metrics", "training_data"],
+    "additionalProperties": True,
+}
+
+OPTIONS = [
+    {"name": "min_face_size", "in": "query", "required": False,
+     "description": "Ignore faces smaller than this many pixels (8..4096).",
+     "schema": {"type": "integer", "minimum": 8, "maximum": 4096}},
+    {"name": "include_crops", "in": "query", "required": False,
+     "description": "Add base64 PNG crops and eigen-face reconstructions to each face.",
+     "schema": {"type": "boolean", "default": False}},
+]
+COMMON_ERRORS = {
+    "400": _error("Malformed request or option"), "401": _error("Missing or wrong API key"),
+    "413": _error("Request, image count or file too large"),
+    "415": _error("Not an image, or an unsupported content type"),
+    "422": _error("An image we refuse: too many pixels, zero size"),
+    "429": _error("Rate limit exceeded"),
+}
+
+
+def _ok(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def spec() -> dict[str, Any]:
+    """The OpenAPI document as a dict."""
+    image_body = {"required": True, "content": {
+        "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
+            "image": {"type": "string", "format": "binary"}}}},
+        "image/*": {"schema": {"type": "string", "format": "binary"}},
+    }}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "facegender API", "version": __version__,
+                 "description": "Find every face in a photo and tell, for each, female or male, "
+                                "with a calibrated confidence. Uploads are processed in memory "
+                                "and never stored. Send X-API-Key when the server requires keys."},
+        "servers": [{"url": "/"}],
+        "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
+        "paths": {
+            "/api/v1/analyze": {"post": {
+                "summary": "Analyze one image", "operationId": "analyze",
+                "security": [{}, {"apiKey": []}], "parameters": OPTIONS, "requestBody": image_body,
+                "responses": {"200": _ok("Every face found, largest first", "AnalyzeResponse"),
+                              **COMMON_ERRORS}}},
+            "/api/v1/analyze/batch": {"post": {
+                "summary": "Analyze several images", "operationId": "analyzeBatch",
+                "security": [{}, {"apiKey": []}], "parameters": OPTIONS,
+                "requestBody": {"required": True, "content": {"multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"images": {
+                        "type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
+                "responses": {"200": _ok("One entry per image; bad images get an error entry",
+                                         "BatchResponse"), **COMMON_ERRORS}}},
+            "/api/v1/health": {"get": {
+                "summary": "Liveness and model status", "operationId": "health",
+                "responses": {"200": _ok("The server is up", "Health")}}},
+            "/api/v1/model": {"get": {
+                "summary": "The model manifest", "operationId": "model",
+                "security": [{}, {"apiKey": []}],
+                "responses": {"200": _ok("Version, sha256, training data, metrics", "Manifest"),
+                              "401": COMMON_ERRORS["401"]}}},
+            "/api/v1/openapi.json": {"get": {
+                "summary": "This document", "operationId": "openapi",
+                "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        },
+    }

@@ -1,0 +1,157 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright, a real gunicorn.
+
+gunicorn runs ``make run``'s configuration on a free loopback port with the tiny
+test model; screenshots land in ``test-artifacts/browser/``. ``make test``
+installs Chromium when it is missing; outside CI a machine without it skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real gunicorn with the shipped config on a free port; its base URL."""
+    port = _free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1",
+           "FACEGENDER_MODEL_PATH": str(tiny_model_dir)}
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "python:facegender.web.gunicorn_conf",
+             "facegender.web:create_app()"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a hung worker
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+        pytest.skip("no Chromium on this machine; `make browser` installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser, *, javascript: bool):  # type: ignore[no-untyped-def]
+    context = browser.new_context(java_script_enabled=javascript,
+                                  viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return context, page, problems
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_upload_shows_boxes_and_a_row_per_face(
+    server: str, browser, shared_data: Path, javascript: bool,
+) -> None:
+    photo = shared_data / "detection" / "portraits" / "obama_and_biden.jpg"
+    context, page, problems = _page(browser, javascript=javascript)
+    try:
+        page.goto(server + "/")
+        assert page.locator("label[for=photos]").inner_text().strip() == "Photos"
+        page.set_input_files("#photos", str(photo))
+        if javascript:  # the enhanced form shows a preview before sending
+            page.wait_for_selector("#previews figure")
+        page.click("#submit-btn")
+        page.wait_for_selector("section.result", timeout=60_000)
+        rows = page.locator("tr.face-row")
+        badge = page.locator(".face-count")
+        assert rows.count() >= 2
+        assert int(badge.get_attribute("data-faces") or -1) == rows.count()
+        for gender in page.locator("tr.face-row").evaluate_all(
+                "rows => rows.map(r => r.dataset.gender)"):
+            assert gender in ("female", "male")
+        annotated = page.locator("img.annotated")
+        assert annotated.evaluate("img => img.complete && img.naturalWidth") == 1280
+        assert "face 1" in (annotated.get_attribute("alt") or "")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"result-{'js' if javascript else 'nojs'}.png"),
+                        full_page=True)
+        assert problems == [], problems  # no CSP violations, no script errors
+    finally:
+        context.close()
+
+
+def test_several_photos_and_a_faceless_one(server: str, browser, shared_data: Path) -> None:
+    files = [shared_data / "detection" / "portraits" / "obama.jpg",
+             shared_data / "detection" / "no_face" / "coins.png"]
+    context, page, problems = _page(browser, javascript=True)
+    try:
+        page.goto(server + "/")
+        page.set_input_files("#photos", [str(f) for f in files])
+        page.click("#submit-btn")
+        page.wait_for_selector("section.result", timeout=60_000)
+        assert page.locator("section.result").count() == 2
+        assert page.locator(".no-face").count() == 1
+        assert "No face found" in page.locator(".no-face").inner_text()
+        assert page.locator("tr.face-row").count() >= 1
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+def test_model_page_and_keyboard(server: str, browser) -> None:
+    context, page, problems = _page(browser, javascript=True)
+    try:
+        page.goto(server + "/model")
+        assert page.locator("img").count() >= 2  # mean face and eigen faces
+        assert all(page.locator("img").evaluate_all("imgs => imgs.map(i => !!i.alt)"))
+        page.goto(server + "/")
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement && document.activeElement.tagName")
+        assert focused in ("A", "INPUT", "BUTTON")
+        assert problems == [], problems
+    finally:
+        context.close()
