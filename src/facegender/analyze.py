@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .detect import HaarDetector
+from .detect import CASCADES, DetectorSettings, HaarDetector
 from .embedding import DlibDetector, DlibSettings, default_embedder, dlib_detector
 from .model import GenderModel
 from .preprocess import crop_face, preprocess
@@ -41,7 +41,23 @@ def detector_for(model: GenderModel) -> Detector:
     if model.features == "embedding" and det.get("kind") == "hog":
         fields = DlibSettings.__dataclass_fields__
         return dlib_detector(DlibSettings(**{k: v for k, v in det.items() if k in fields}))
-    return default_detector()
+    settings = haar_settings(det)
+    return default_detector() if settings == default_detector().settings else HaarDetector(
+        settings)
+
+
+def haar_settings(recorded: dict[str, Any]) -> DetectorSettings:
+    """The Haar settings a manifest recorded (JSON lists back to tuples); defaults elsewhere.
+
+    A model is served with the detector it was cropped and measured with, so
+    its reported numbers stay true after the defaults move on.
+    """
+    fields = DetectorSettings.__dataclass_fields__
+    values = {k: tuple(v) if isinstance(v, list) else v
+              for k, v in recorded.items() if k in fields}
+    if values.get("cascade") not in (None, *CASCADES):
+        values.pop("cascade")
+    return DetectorSettings(**values)
 
 
 def face_features(image: np.ndarray, boxes: list[Box], model: GenderModel) -> np.ndarray:

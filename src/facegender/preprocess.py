@@ -49,9 +49,13 @@ def crop_face(image: np.ndarray, box: Box, margin: float = CROP_MARGIN) -> np.nd
 def preprocess(face: np.ndarray) -> np.ndarray:
     """Face crop (any size, BGR or gray ``uint8``) to the model's input.
 
-    grayscale -> resize to 100x100 (area interpolation) -> CLAHE (local
-    contrast, so light and skin tone matter less) -> scale to [0, 1].
-    Resizing before CLAHE keeps the tile size constant in face units.
+    grayscale -> resize to 100x100 (area interpolation) -> stretch the 1st..99th
+    percentile to the full range (global exposure and contrast no longer
+    matter) -> CLAHE (local contrast, so uneven light and skin tone matter
+    less) -> scale to [0, 1]. Resizing before CLAHE keeps the tile size
+    constant in face units. The stretch cost nothing on validation (balanced
+    accuracy 0.8844 -> 0.8835, reports/experiments.md) and makes an under- or
+    over-exposed photo give nearly the same input as a well-exposed one.
 
     Returns
     -------
@@ -61,8 +65,11 @@ def preprocess(face: np.ndarray) -> np.ndarray:
     if gray.shape != (FACE_SIZE, FACE_SIZE):
         interp = cv2.INTER_AREA if min(gray.shape) >= FACE_SIZE else cv2.INTER_LINEAR
         gray = cv2.resize(gray, (FACE_SIZE, FACE_SIZE), interpolation=interp)
+    lo, hi = np.percentile(gray, (1.0, 99.0))
+    scale = 255.0 / max(float(hi - lo), 1.0)
+    stretched = np.clip((gray.astype(np.float32) - lo) * scale, 0, 255).astype(np.uint8)
     clahe = cv2.createCLAHE(clipLimit=_CLAHE_CLIP, tileGridSize=_CLAHE_TILES)
-    return clahe.apply(gray).astype(np.float32) / 255.0
+    return clahe.apply(stretched).astype(np.float32) / 255.0
 
 
 def preprocess_batch(faces: list[np.ndarray]) -> np.ndarray:
