@@ -190,3 +190,36 @@ def test_uploads_never_touch_disk(client, two_faces_jpeg, monkeypatch) -> None:
     r = client.post("/api/v1/analyze/batch", data={"images": [
         (io.BytesIO(two_faces_jpeg), "a.jpg"), (io.BytesIO(big), "b.jpg")]})
     assert r.status_code == 200
+
+
+def test_model_loaded_once_at_start_not_per_request(tiny_model_dir, astronaut_png,
+                                                    monkeypatch) -> None:
+    import facegender.persist
+    from facegender.web import create_app
+
+    calls = []
+    real = facegender.persist.load_model
+    monkeypatch.setattr(facegender.persist, "load_model",
+                        lambda path=None: calls.append(path) or real(path))
+    app = create_app({"MODEL_PATH": str(tiny_model_dir), "RATELIMIT_ENABLED": False})
+    client = app.test_client()
+    for _ in range(3):
+        assert client.post("/api/v1/analyze", data=astronaut_png,
+                           content_type="image/png").status_code == 200
+    assert client.get("/api/v1/health").get_json()["model_loaded"] is True
+    assert calls == [str(tiny_model_dir)]
+
+
+def test_corrupt_model_file_is_a_clear_error_at_start(tiny_model_dir, tmp_path) -> None:
+    import shutil
+
+    from facegender.errors import ModelError
+    from facegender.web import create_app
+
+    broken = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, broken)
+    data = bytearray((broken / "model.skops").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (broken / "model.skops").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256"):
+        create_app({"MODEL_PATH": str(broken)})

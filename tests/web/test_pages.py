@@ -59,9 +59,11 @@ def test_404_page(client) -> None:
     assert r.status_code == 404 and "Page not found" in r.get_data(as_text=True)
 
 
-def test_model_page(client) -> None:
+def test_model_page(client, tiny_model) -> None:
     html = client.get("/model").get_data(as_text=True)
-    assert "The mean face" in html and html.count('alt="Eigen face') == 12
+    shown = min(12, tiny_model.pca.n_components_)  # the first 12, or all a tiny model has
+    assert "The mean face" in html and html.count('alt="Eigen face') == shown
+    assert tiny_model.manifest["sha256"] in html
     assert "Balanced accuracy" in html and "responsible" in html.lower()
 
 
@@ -70,3 +72,39 @@ def test_static_assets_local(client) -> None:
                 "/favicon.ico"):
         with client.get(url) as r:  # file responses hold the file open until closed
             assert r.status_code == 200 and len(r.data) > 100
+
+
+def _page_post(app, photo: bytes, name: str = "p.png"):  # type: ignore[no-untyped-def]
+    c = app.test_client()
+    return c.post("/analyze", data={"csrf_token": _csrf(c), "photos": [(io.BytesIO(photo), name)]})
+
+
+def test_too_large_upload_friendly_413(tiny_model, two_faces_jpeg) -> None:
+    from facegender.web import create_app
+
+    app = create_app({"MODEL": tiny_model, "RATELIMIT_ENABLED": False,
+                      "MAX_CONTENT_LENGTH": 200_000})
+    r = _page_post(app, two_faces_jpeg, "two.jpg")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 413 and "too large" in html and "Traceback" not in html
+
+
+def test_too_many_pixels_friendly_422(tiny_model, astronaut_png) -> None:
+    from facegender.web import create_app
+
+    app = create_app({"MODEL": tiny_model, "RATELIMIT_ENABLED": False, "MAX_PIXELS": 100_000})
+    r = _page_post(app, astronaut_png)  # 512 x 512 = 262,144 pixels
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "cannot process that image" in html
+
+
+def test_unexpected_error_friendly_500_without_traceback(app, astronaut_png) -> None:
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internal detail")
+
+    app.extensions["facegender"].page_result = broken
+    r = _page_post(app, astronaut_png)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 500 and "Something went wrong" in html
+    assert "secret internal detail" not in html and "Traceback" not in html
+    assert re.search(r"[0-9a-f]{8}", html)  # the request id to quote in a report
