@@ -132,7 +132,9 @@ def _run(tasks: list, n_workers: int, progress: bool, tqdm: Any) -> list[tuple[s
 
 def _read_state(path: Path, settings: DetectorSettings) -> dict[str, Any]:
     """Earlier run's skipped lists, reused only when the detector settings match."""
-    fresh = {"settings": asdict(settings), "margin": CROP_MARGIN, "no_face": [], "unreadable": []}
+    # Through JSON, as stored: tuples in the settings come back as lists.
+    fresh = {"settings": json.loads(json.dumps(asdict(settings))), "margin": CROP_MARGIN,
+             "no_face": [], "unreadable": []}
     try:
         state = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
