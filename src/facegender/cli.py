@@ -183,6 +183,45 @@ def analyze(images: tuple[Path, ...], model_path: str | None, as_json: bool,
 
 
 @main.command()
+@click.argument("video_in", metavar="IN", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Annotated H.264 MP4 to write (plays in browsers).")
+@click.option("--jsonl", "jsonl_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write one JSON line per analysed frame.")
+@click.option("--every", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Analyse one frame in N; the others keep the latest boxes.")
+@click.option("--max-frames", type=click.IntRange(1, None), default=None,
+              help="Stop after reading M frames.")
+@click.option("--model", "model_path", default=None,
+              help="Model folder or shipped name: eigenface (default), embedding.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def video(video_in: Path, out: Path, jsonl_path: Path | None, every: int,
+          max_frames: int | None, model_path: str | None, as_json: bool) -> None:
+    """Box and label every face of video IN into --out, and list the people (tracks) found."""
+    from .video import annotate_video
+
+    model = _load(model_path)
+    try:
+        summary = annotate_video(video_in, out, model, every=every, max_frames=max_frames,
+                                 jsonl_path=jsonl_path, progress=True)
+    except FaceGenderError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    click.echo(f"{video_in}: {summary.frames_read} frames read ({summary.duration_s:.1f} s at "
+               f"{summary.info.fps:.2f} fps), {summary.frames_analyzed} analysed, "
+               f"{summary.processing_fps:.1f} frames/s; wrote {out}")
+    click.echo(f"{len(summary.tracks)} track(s)"
+               + (f", {summary.brief_tracks} brief one(s) left out" if summary.brief_tracks
+                  else ""))
+    for t in summary.tracks:
+        flag = "  (uncertain)" if t.prediction.uncertain else ""
+        click.echo(f"  #{t.track_id} {t.first_time:6.2f}-{t.last_time:6.2f} s "
+                   f"{t.frames_seen:4d} frames  {t.gender} {t.confidence:.0%}{flag}")
+
+
+@main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV file to write, one row per face.")

@@ -24,11 +24,13 @@ def label_of(face: Face) -> str:
     return f"{face.gender} {face.confidence:.0%}{mark}"
 
 
-def draw_faces(image: np.ndarray, faces: list[Face]) -> np.ndarray:
+def draw_faces(image: np.ndarray, faces: list[Face],
+               labels: list[str] | None = None) -> np.ndarray:
     """A copy of a BGR image with a coloured box and a label on every face.
 
     Line width and font size follow the image size, so labels stay legible on
-    both a 320 px thumbnail and a 4000 px photo.
+    both a 320 px thumbnail and a 4000 px photo. ``labels`` replaces the
+    default :func:`label_of` texts (the video writer adds track numbers).
     """
     out = image.copy()
     if out.ndim == 2:
@@ -36,11 +38,11 @@ def draw_faces(image: np.ndarray, faces: list[Face]) -> np.ndarray:
     h, w = out.shape[:2]
     thick = max(1, round(max(h, w) / 400))
     scale = max(0.4, max(h, w) / 1200)
-    for face in faces:
+    texts = labels if labels is not None else [label_of(f) for f in faces]
+    for face, text in zip(faces, texts, strict=True):
         b = face.box
         color = UNCERTAIN_BGR if face.prediction.uncertain else COLORS_BGR[face.gender]
         cv2.rectangle(out, (b.x, b.y), (b.x + b.w - 1, b.y + b.h - 1), color, thick)
-        text = label_of(face)
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         ty = b.y - 4 if b.y - th - base - 4 >= 0 else min(h - 1, b.y + b.h + th + 4)
         cv2.rectangle(out, (b.x, ty - th - base), (b.x + tw + 4, ty + base // 2), color, -1)

@@ -223,3 +223,14 @@ def test_corrupt_model_file_is_a_clear_error_at_start(tiny_model_dir, tmp_path) 
     (broken / "model.skops").write_bytes(bytes(data))
     with pytest.raises(ModelError, match="sha256"):
         create_app({"MODEL_PATH": str(broken)})
+
+
+def test_unexpected_error_is_a_500_envelope_without_details(app, astronaut_png) -> None:
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internal detail")
+
+    app.extensions["facegender"].api_result = broken
+    r = app.test_client().post("/api/v1/analyze", data=astronaut_png, content_type="image/png")
+    body = r.get_json()
+    assert r.status_code == 500 and body["error"]["code"] == "internal_error"
+    assert "secret" not in r.get_data(as_text=True) and body["request_id"]
