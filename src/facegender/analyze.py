@@ -53,8 +53,8 @@ def haar_settings(recorded: dict[str, Any]) -> DetectorSettings:
     its reported numbers stay true after the defaults move on.
     """
     fields = DetectorSettings.__dataclass_fields__
-    values = {k: tuple(v) if isinstance(v, list) else v
-              for k, v in recorded.items() if k in fields}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in recorded.items() if k in fields}
     if values.get("cascade") not in (None, *CASCADES):
         values.pop("cascade")
     return DetectorSettings(**values)

@@ -133,7 +133,7 @@ class DlibDetector:
         if pad:
             work = cv2.copyMakeBorder(work, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         rects, scores, _ = self._detector().run(to_rgb(work), s.upsample, s.min_score)
-        boxes = []
+        boxes: list[Box] = []
         for r, _ in sorted(zip(rects, scores, strict=True), key=lambda t: -t[1]):
             box = _clip((r.left() - pad) / scale, (r.top() - pad) / scale,
                         (r.right() - pad) / scale, (r.bottom() - pad) / scale, w, h)

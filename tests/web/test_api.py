@@ -201,7 +201,8 @@ def test_model_loaded_once_at_start_not_per_request(tiny_model_dir, astronaut_pn
     real = facegender.persist.load_model
     monkeypatch.setattr(facegender.persist, "load_model",
                         lambda path=None: calls.append(path) or real(path))
-    app = create_app({"MODEL_PATH": str(tiny_model_dir), "RATELIMIT_ENABLED": False})
+    app = create_app({"MODEL_PATH": str(tiny_model_dir), "RATELIMIT_ENABLED": False,
+                      "EXTRA_MODELS": ""})
     client = app.test_client()
     for _ in range(3):
         assert client.post("/api/v1/analyze", data=astronaut_png,
@@ -234,3 +235,20 @@ def test_unexpected_error_is_a_500_envelope_without_details(app, astronaut_png) 
     body = r.get_json()
     assert r.status_code == 500 and body["error"]["code"] == "internal_error"
     assert "secret" not in r.get_data(as_text=True) and body["request_id"]
+
+
+def test_model_selectable_by_name(tiny_model, two_faces_jpeg) -> None:
+    from facegender.web import create_app
+
+    app = create_app({"MODEL": tiny_model, "RATELIMIT_ENABLED": False,
+                      "EXTRA_MODELS": "embedding"})
+    c = app.test_client()
+    models = c.get("/api/v1/health").get_json()["models"]
+    assert models[0] == tiny_model.name and "embedding" in models
+    r = c.post("/api/v1/analyze?model=embedding", data=two_faces_jpeg, content_type="image/jpeg")
+    body = r.get_json()
+    assert r.status_code == 200 and body["model"]["name"] == "embedding"
+    assert len(body["faces"]) == 2 and {f["gender"] for f in body["faces"]} == {"male"}
+    assert c.get("/api/v1/model?model=embedding").get_json()["features"] == "embedding"
+    bad = c.post("/api/v1/analyze?model=nope", data=two_faces_jpeg, content_type="image/jpeg")
+    assert bad.status_code == 400 and "available" in bad.get_json()["error"]["message"]

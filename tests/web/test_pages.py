@@ -108,3 +108,20 @@ def test_unexpected_error_friendly_500_without_traceback(app, astronaut_png) -> 
     assert r.status_code == 500 and "Something went wrong" in html
     assert "secret internal detail" not in html and "Traceback" not in html
     assert re.search(r"[0-9a-f]{8}", html)  # the request id to quote in a report
+
+
+def test_model_choice_on_the_upload_form(tiny_model, two_faces_jpeg) -> None:
+    from facegender.web import create_app
+
+    app = create_app({"MODEL": tiny_model, "RATELIMIT_ENABLED": False,
+                      "EXTRA_MODELS": "embedding"})
+    c = app.test_client()
+    html = c.get("/").get_data(as_text=True)
+    assert '<select class="form-select w-auto" id="model" name="model"' in html
+    assert '<label for="model"' in html and 'value="embedding"' in html
+    r = c.post("/analyze", data={"csrf_token": _csrf(c), "model": "embedding",
+                                 "photos": [(io.BytesIO(two_faces_jpeg), "two.jpg")]})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and page.count('class="face-row"') == 2
+    assert "embedding" in page  # the footer names the model that answered
+    assert c.get("/model?model=embedding").status_code == 200

@@ -8,10 +8,39 @@ loaded once, before the workers fork::
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import uuid
 from typing import Any
 
 from flask import Flask, g, request
+
+log = logging.getLogger(__name__)
+
+
+def _extra_services(cfg: dict[str, Any], default: Any) -> dict[str, Any]:
+    """The other selectable models; one that cannot load is logged and left out.
+
+    The embedding model needs the ``embedding`` extra (dlib); without it the
+    app still serves the default model instead of refusing to start.
+    """
+    from ..errors import FaceGenderError
+    from ..persist import load_model
+    from .service import Service
+
+    out: dict[str, Any] = {}
+    for name in cfg["EXTRA_MODELS"]:
+        try:
+            if name != "embedding" or importlib.util.find_spec("dlib") is not None:
+                svc = Service(model=load_model(name), max_pixels=cfg["MAX_PIXELS"])
+                if svc.model_info["name"] != default.model_info["name"]:
+                    out[svc.model_info["name"]] = svc
+            else:
+                log.warning("model %s needs dlib (pip install 'facegender[embedding]'); skipped",
+                            name)
+        except (FaceGenderError, ImportError) as exc:
+            log.warning("model %s not loaded: %s", name, exc)
+    return out
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -34,7 +63,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(cfg)
     model = cfg.get("MODEL") or load_model(cfg["MODEL_PATH"])
-    app.extensions["facegender"] = Service(model=model, max_pixels=cfg["MAX_PIXELS"])
+    default = Service(model=model, max_pixels=cfg["MAX_PIXELS"])
+    app.extensions["facegender"] = default
+    app.extensions["facegender_models"] = {default.model_info["name"]: default,
+                                           **_extra_services(cfg, default)}
 
     @app.before_request
     def _request_id() -> None:

@@ -8,14 +8,15 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from ..errors import BadRequest, FaceGenderError, PayloadTooLarge, UnsupportedMedia
 from .security import check_api_key
-from .service import Service, parse_bool, parse_min_face_size
+from .service import Service, parse_bool, parse_min_face_size, pick_service
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 OPEN_ENDPOINTS = {"api.health", "api.openapi"}
 
 
 def service() -> Service:
-    return current_app.extensions["facegender"]  # type: ignore[no-any-return]
+    """The service of the model the request names (``model=``), else the default."""
+    return pick_service(current_app.extensions["facegender_models"], _option("model"))
 
 
 @bp.before_request
@@ -89,7 +90,8 @@ def health() -> Any:
     """Liveness, and whether the model is loaded."""
     svc = current_app.extensions.get("facegender")
     return jsonify({"status": "ok", "model_loaded": svc is not None,
-                    "model": svc.model_info if svc else None})
+                    "model": svc.model_info if svc else None,
+                    "models": list(current_app.extensions.get("facegender_models", {}))})
 
 
 @bp.get("/model")

@@ -12,6 +12,7 @@ from typing import Any
 
 DEFAULTS: dict[str, Any] = {
     "MODEL_PATH": None,  # a model folder or a shipped name; None = the shipped default
+    "EXTRA_MODELS": "embedding",  # comma-separated shipped names or folders, selectable by name
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,  # bytes per request
     "MAX_PIXELS": 40_000_000,  # per image, checked from the header before decoding
     "MAX_BATCH_IMAGES": 20,  # images per batch request / per upload form
@@ -42,5 +43,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             cfg[key] = _parse(raw, default if default is not None else "")
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = secrets.token_hex(32)
+    cfg["EXTRA_MODELS"] = tuple(m.strip() for m in str(cfg["EXTRA_MODELS"] or "").split(",")
+                                if m.strip())
     cfg["API_KEYS"] = tuple(k.strip() for k in str(cfg["API_KEYS"] or "").split(",") if k.strip())
     return cfg

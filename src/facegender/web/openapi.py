@@ -86,7 +86,9 @@ SCHEMAS["BatchResponse"] = {
 SCHEMAS["Health"] = {
     "type": "object", "required": ["status", "model_loaded"],
     "properties": {"status": {"const": "ok"}, "model_loaded": {"type": "boolean"},
-                   "model": {"oneOf": [_ref("ModelInfo"), {"type": "null"}]}},
+                   "model": {"oneOf": [_ref("ModelInfo"), {"type": "null"}]},
+                   "models": {"type": "array", "items": {"type": "string"},
+                              "description": "names accepted by the model option"}},
 }
 SCHEMAS["Manifest"] = {
     "type": "object", "required": ["name", "version", "sha256", "metrics", "training_data"],
@@ -100,6 +102,10 @@ OPTIONS = [
     {"name": "include_crops", "in": "query", "required": False,
      "description": "Add base64 PNG crops and eigen-face reconstructions to each face.",
      "schema": {"type": "boolean", "default": False}},
+    MODEL_OPTION := {"name": "model", "in": "query", "required": False,
+                     "description": "A loaded model by name (see /api/v1/health `models`): "
+                                    "eigenface (default, explainable) or embedding (accurate).",
+                     "schema": {"type": "string"}},
 ]
 COMMON_ERRORS = {
     "400": _error("Malformed request or option"), "401": _error("Missing or wrong API key"),
@@ -150,7 +156,7 @@ def spec() -> dict[str, Any]:
                 "responses": {"200": _ok("The server is up", "Health")}}},
             "/api/v1/model": {"get": {
                 "summary": "The model manifest", "operationId": "model",
-                "security": [{}, {"apiKey": []}],
+                "security": [{}, {"apiKey": []}], "parameters": [MODEL_OPTION],
                 "responses": {"200": _ok("Version, sha256, training data, metrics", "Manifest"),
                               "401": COMMON_ERRORS["401"]}}},
             "/api/v1/openapi.json": {"get": {

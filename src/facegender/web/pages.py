@@ -8,13 +8,19 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from ..errors import BadRequest, FaceGenderError, PayloadTooLarge
 from .security import check_csrf
-from .service import Service, parse_min_face_size
+from .service import Service, parse_min_face_size, pick_service
 
 bp = Blueprint("pages", __name__)
 
 
 def service() -> Service:
-    return current_app.extensions["facegender"]  # type: ignore[no-any-return]
+    """The service of the model the form or query names (``model``), else the default."""
+    name = request.form.get("model") or request.args.get("model")
+    return pick_service(current_app.extensions["facegender_models"], name)
+
+
+def models() -> list[str]:
+    return list(current_app.extensions["facegender_models"])
 
 
 def limits() -> dict[str, Any]:
@@ -26,7 +32,8 @@ def limits() -> dict[str, Any]:
 @bp.get("/")
 def index() -> str:
     """The upload page."""
-    return render_template("index.html", limits=limits(), model=service().model_info)
+    return render_template("index.html", limits=limits(), model=service().model_info,
+                           models=models())
 
 
 @bp.post("/analyze")
@@ -65,7 +72,7 @@ def model() -> str:
     """How it works: the pipeline, the manifest, the eigen faces, limitations."""
     svc = service()
     return render_template("model.html", manifest=svc.model.manifest, about=svc.about(),
-                           model=svc.model_info)
+                           model=svc.model_info, models=models())
 
 
 @bp.get("/api/docs")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
-from ..analyze import Analysis, analyze_image
-from ..detect import HaarDetector
+from ..analyze import Analysis, Detector, analyze_image, detector_for
 from ..draw import draw_faces, to_uint8
 from ..errors import BadRequest
 from ..images import decode_image, encode_png
@@ -49,6 +48,15 @@ def parse_min_face_size(raw: str | None, limit: int) -> int | None:
     return value
 
 
+def pick_service(services: dict[str, Service], name: str | None) -> Service:
+    """The service of the model called ``name`` (the default, first, when empty)."""
+    if not name:
+        return next(iter(services.values()))
+    if name not in services:
+        raise BadRequest(f"model={name!r} is not loaded; available: {', '.join(services)}")
+    return services[name]
+
+
 def parse_bool(raw: str | None, name: str) -> bool:
     if raw is None or raw == "":
         return False
@@ -64,9 +72,14 @@ class Service:
     """The loaded model and detector plus the limits they are used under."""
 
     model: GenderModel
-    detector: HaarDetector = field(default_factory=HaarDetector)
+    detector: Detector | None = None
+    """None: the detector the model's manifest names (Haar, or dlib HOG for embeddings)."""
     max_pixels: int = 40_000_000
     _about: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.detector is None:
+            self.detector = detector_for(self.model)
 
     @property
     def model_info(self) -> dict[str, Any]:
