@@ -26,6 +26,7 @@ from .images import decode_image, read_image
 from .model import GenderModel
 from .persist import load_model, save_model
 from .types import GENDERS, Box, Face, Prediction
+from .video import analyze_video, annotate_video
 
 __all__ = [
     "GENDERS",
@@ -45,6 +46,8 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_image",
+    "analyze_video",
+    "annotate_video",
     "decode_image",
     "load_model",
     "read_image",
