@@ -50,6 +50,7 @@ train: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/detection.py --out benchmarks/results
+	$(BIN)/python benchmarks/latency.py --out benchmarks/results
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info
