@@ -10,6 +10,7 @@ still made, for display.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,15 +25,15 @@ from .types import Box, Face
 
 Detector = HaarDetector | DlibDetector
 
-_default_detector: HaarDetector | None = None
+@functools.lru_cache(maxsize=8)
+def haar_detector(settings: DetectorSettings) -> HaarDetector:
+    """A process-wide :class:`HaarDetector` per settings, built on first use (thread-safe)."""
+    return HaarDetector(settings)
 
 
 def default_detector() -> HaarDetector:
-    """A process-wide detector with the tuned settings, built on first use."""
-    global _default_detector
-    if _default_detector is None:
-        _default_detector = HaarDetector()
-    return _default_detector
+    """The process-wide detector with the tuned settings."""
+    return haar_detector(DetectorSettings())
 
 
 def detector_for(model: GenderModel) -> Detector:
@@ -41,9 +42,7 @@ def detector_for(model: GenderModel) -> Detector:
     if model.features == "embedding" and det.get("kind") == "hog":
         fields = DlibSettings.__dataclass_fields__
         return dlib_detector(DlibSettings(**{k: v for k, v in det.items() if k in fields}))
-    settings = haar_settings(det)
-    return default_detector() if settings == default_detector().settings else HaarDetector(
-        settings)
+    return haar_detector(haar_settings(det))
 
 
 def haar_settings(recorded: dict[str, Any]) -> DetectorSettings:
@@ -120,10 +119,11 @@ def analyze_image(
     boxes = det.detect(image, min_face_size=min_face_size)
     t1 = time.perf_counter()
     crops = [preprocess(crop_face(image, b)) for b in boxes]
-    rows = np.stack([c.ravel() for c in crops]) if crops else np.empty((0, 0), np.float32)
     embedding = model.features == "embedding"
-    if embedding and crops:
+    if embedding:
         rows = default_embedder().embed(image, boxes)
+    else:
+        rows = np.stack([c.ravel() for c in crops]) if crops else np.empty((0, 0), np.float32)
     t2 = time.perf_counter()
     preds = model.predictions(model.predict_proba(rows)) if crops else []
     t3 = time.perf_counter()

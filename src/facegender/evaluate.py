@@ -147,3 +147,11 @@ def choose_threshold(
         if acc > best[2]:
             best = (float(t), float(1 - keep.mean()), acc)
     return best[0], best[1]
+
+
+def confident_answers(y: np.ndarray, p_male: np.ndarray, threshold: float) -> dict[str, float]:
+    """Share left uncertain under ``threshold`` and the accuracy of the confident rest."""
+    confident = np.maximum(p_male, 1 - p_male) >= threshold
+    accuracy = float(((p_male[confident] >= 0.5).astype(int) == y[confident]).mean()) \
+        if confident.any() else float("nan")
+    return {"uncertain_share": float(1 - confident.mean()), "accuracy_confident": accuracy}

@@ -24,7 +24,7 @@ from . import __version__
 from .crop import crop_folder
 from .data import LabeledSet, scan_labeled
 from .detect import DetectorSettings
-from .evaluate import choose_threshold, classification_metrics
+from .evaluate import choose_threshold, classification_metrics, confident_answers
 from .images import read_image
 from .model import GenderModel, build_pipeline
 from .persist import save_model
@@ -129,20 +129,15 @@ def train(
         "validation": classification_metrics(y[va], p_val, seed=seed),
         "test": classification_metrics(y[te], p_test, seed=seed),
     }
-    conf_test = np.maximum(p_test, 1 - p_test)
-    confident = conf_test >= threshold
-    metrics["test"]["uncertain_share"] = float(1 - confident.mean())
-    metrics["test"]["accuracy_confident"] = float(
-        ((p_test[confident] >= 0.5).astype(int) == y[te][confident]).mean()
-    ) if confident.any() else float("nan")
+    metrics["test"].update(confident_answers(y[te], p_test, threshold))
     model.manifest = {
         "name": name,
         "version": __version__,
         "features": "eigenface",
         "seed": seed,
-        "hyperparameters": {k: _jsonable(v) for k, v in best_params.items()},
+        "hyperparameters": {k: jsonable(v) for k, v in best_params.items()},
         "cv_balanced_accuracy": cv_score,
-        "grid": {k: [_jsonable(v) for v in vs] for k, vs in grid.items()},
+        "grid": {k: [jsonable(v) for v in vs] for k, vs in grid.items()},
         "uncertain_threshold": threshold,
         "uncertain_share_validation": uncertain_share,
         "detector": asdict(DetectorSettings()),
@@ -155,7 +150,7 @@ def train(
             "crop_summary": crop_summary,
             "split": {"train": len(tr), "validation": len(va), "test": len(te)},
         },
-        "metrics": {k: _strip_curves(v) for k, v in metrics.items()},
+        "metrics": {k: strip_curves(v) for k, v in metrics.items()},
         "train_seconds": round(time.perf_counter() - t_start, 1),
     }
     for folder in external or []:
@@ -163,7 +158,7 @@ def train(
 
         log.info("external check on %s", folder)
         metrics[f"external:{Path(folder).name}"] = evaluate_folder(model, folder, progress=progress)
-    model.manifest["metrics"] = {k: _strip_curves(v) for k, v in metrics.items()}
+    model.manifest["metrics"] = {k: strip_curves(v) for k, v in metrics.items()}
     out = save_model(model, out_dir)
     if report:
         from .report import write_training_report
@@ -208,10 +203,11 @@ def _search(
     return dict(search.best_params_), float(search.best_score_)
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
+    """A numpy scalar as its Python value, for the manifest's JSON."""
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _strip_curves(m: dict[str, Any]) -> dict[str, Any]:
+def strip_curves(m: dict[str, Any]) -> dict[str, Any]:
     """Manifest copy of metrics without the long ROC arrays (the report has them)."""
     return {k: v for k, v in m.items() if k != "roc"}

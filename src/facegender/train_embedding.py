@@ -29,10 +29,10 @@ from . import __version__
 from .data import LabeledSet, scan_labeled
 from .embedding import CHIP_PADDING, EMBEDDING_SIZE, DlibSettings
 from .errors import BadRequest
-from .evaluate import choose_threshold, classification_metrics
+from .evaluate import choose_threshold, classification_metrics, confident_answers
 from .model import GenderModel, build_embedding_pipeline
 from .persist import save_model
-from .train import split_indices
+from .train import jsonable, split_indices, strip_curves
 
 log = logging.getLogger(__name__)
 
@@ -180,9 +180,9 @@ def train_embedding(
                       "shape_predictor_5_face_landmarks", "chip_size": 150,
                       "chip_padding": CHIP_PADDING, "size": EMBEDDING_SIZE},
         "detector": {"kind": "hog", **asdict(settings)},
-        "hyperparameters": {k: _jsonable(v) for k, v in params.items()},
+        "hyperparameters": {k: jsonable(v) for k, v in params.items()},
         "cv_balanced_accuracy": float(search.best_score_),
-        "grid": {k: [_jsonable(v) for v in vs] for k, vs in grid.items()},
+        "grid": {k: [jsonable(v) for v in vs] for k, vs in grid.items()},
         "uncertain_threshold": threshold, "uncertain_share_validation": uncertain_share,
         "training_data": {
             "source": main_name, "extra_sources": [n for n in parts if n != main_name],
@@ -202,8 +202,7 @@ def train_embedding(
 
         log.info("external check on %s", folder)
         metrics[f"external:{Path(folder).name}"] = evaluate_folder(model, folder, progress=progress)
-    model.manifest["metrics"] = {k: {kk: vv for kk, vv in v.items() if kk != "roc"}
-                                 for k, v in metrics.items()}
+    model.manifest["metrics"] = {k: strip_curves(v) for k, v in metrics.items()}
     model.manifest["train_seconds"] = round(time.perf_counter() - t_start, 1)
     out = save_model(model, out_dir)
     if report:
@@ -218,13 +217,4 @@ def _test_metrics(model: GenderModel, X: np.ndarray, y: np.ndarray, threshold: f
                   seed: int) -> dict[str, Any]:
     """Test metrics plus the share left uncertain and the accuracy of confident answers."""
     p = model.predict_proba(X)[:, 1]
-    m = classification_metrics(y, p, seed=seed)
-    confident = np.maximum(p, 1 - p) >= threshold
-    m["uncertain_share"] = float(1 - confident.mean())
-    m["accuracy_confident"] = float(((p[confident] >= 0.5) == y[confident]).mean()) \
-        if confident.any() else float("nan")
-    return m
-
-
-def _jsonable(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
+    return {**classification_metrics(y, p, seed=seed), **confident_answers(y, p, threshold)}
