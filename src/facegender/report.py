@@ -124,6 +124,20 @@ def write_eval_plots(m: dict[str, Any], out: Path, prefix: str = "") -> list[str
     return names
 
 
+def evaluation_section(title: str, m: dict[str, Any], out: Path, prefix: str) -> list[str]:
+    """Markdown lines of one evaluation: faces found, metrics table, its plots (written)."""
+    names = write_eval_plots(m, out, prefix=prefix)
+    found = (f"A face was found in {m['face_found_rate']:.1%} of the photos; balanced accuracy "
+             f"on those alone {m.get('balanced_accuracy_on_found', float('nan')):.3f}.")
+    extra = []
+    if "uncertain_share" in m:
+        extra = [f"Confident answers (confidence >= threshold): "
+                 f"{m['accuracy_confident']:.3f} accurate, {m['uncertain_share']:.1%} left "
+                 "uncertain.", ""]
+    return [f"## {title}", "", found, "", *extra, metrics_table(m), "",
+            " ".join(f"![{n}]({n})" for n in names), ""]
+
+
 def write_training_report(
     model: GenderModel, metrics: dict[str, dict[str, Any]], X_train: np.ndarray,
     y_train: np.ndarray, out: Path,
@@ -168,15 +182,10 @@ def write_training_report(
         "![confusion](confusion.png) ![roc](roc.png) ![reliability](reliability.png)", "",
     ]
     for key, m in metrics.items():
-        if not key.startswith("external:"):
-            continue
-        name = key.split(":", 1)[1]
-        write_eval_plots(m, out, prefix=f"{name}-")
-        md += [f"## External check: `{name}` (end to end; no face found counts as wrong)", "",
-               f"A face was found in {m['face_found_rate']:.1%} of the photos; balanced accuracy "
-               f"on those alone {m.get('balanced_accuracy_on_found', float('nan')):.3f}.", "",
-               metrics_table(m), "",
-               f"![confusion]({name}-confusion.png) ![reliability]({name}-reliability.png)", ""]
+        if key.startswith("external:"):
+            name = key.split(":", 1)[1]
+            md += evaluation_section(f"External check: `{name}` (end to end; no face found "
+                                     "counts as wrong)", m, out, f"{name}-")
     md += [
         "## Data and eigen faces", "", "![samples](samples.png)", "",
         "![mean face](mean_face.png) ![explained variance](explained_variance.png)", "",

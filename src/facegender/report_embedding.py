@@ -12,21 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import GenderModel
-from .report import metrics_table, write_eval_plots
-
-
-def _section(title: str, m: dict[str, Any], out: Path, prefix: str) -> list[str]:
-    """A report section with the metrics table and the plots of one evaluation."""
-    names = write_eval_plots(m, out, prefix=prefix)
-    found = (f"A face was found in {m['face_found_rate']:.1%} of the photos; balanced accuracy "
-             f"on those alone {m.get('balanced_accuracy_on_found', float('nan')):.3f}.")
-    extra = []
-    if "uncertain_share" in m:
-        extra = [f"Confident answers (confidence >= threshold): "
-                 f"{m['accuracy_confident']:.3f} accurate, {m['uncertain_share']:.1%} left "
-                 "uncertain.", ""]
-    return [f"## {title}", "", found, "", *extra, metrics_table(m), "",
-            " ".join(f"![{n}]({n})" for n in names), ""]
+from .report import evaluation_section
 
 
 def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]],
@@ -53,15 +39,15 @@ def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]
     ]
     for key, m in metrics.items():
         if key == "test":
-            md += _section(f"Held-out test split of `{td['source']}`", m, out, "")
+            md += evaluation_section(f"Held-out test split of `{td['source']}`", m, out, "")
         elif key.startswith("test:"):
             name = key.split(":", 1)[1]
-            md += _section(f"Held-out test part of `{name}` (never trained on)", m, out,
-                           f"test-{name}-")
+            md += evaluation_section(f"Held-out test part of `{name}` (never trained on)", m,
+                                     out, f"test-{name}-")
         elif key.startswith("external:"):
             name = key.split(":", 1)[1]
-            md += _section(f"External check: `{name}` (end to end; no face found counts as "
-                           "wrong)", m, out, f"{name}-")
+            md += evaluation_section(f"External check: `{name}` (end to end; no face found "
+                                     "counts as wrong)", m, out, f"{name}-")
     (out / "report.md").write_text("\n".join(md))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     return out
