@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -34,26 +35,32 @@ def group_photo(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_raw(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
-    """A labeled raw folder: the first 150 IMDB-WIKI photos of each class (sorted names)."""
-    root = tmp_path_factory.mktemp("tiny-raw")
-    for gender in ("female", "male"):
-        dst = root / gender
-        dst.mkdir()
-        for p in sorted((shared_data / "imdbwiki" / gender).iterdir())[:150]:
-            shutil.copy(p, dst / p.name)
-    return root
+def labeled_subset(
+    tmp_path_factory: pytest.TempPathFactory, shared_data: Path
+) -> Callable[[str, int, str], Path]:
+    """Make a labeled folder of the first ``per_class`` photos (sorted names) of a shared set."""
+
+    def make(source: str, per_class: int, name: str) -> Path:
+        root = tmp_path_factory.mktemp(name)
+        for gender in ("female", "male"):
+            (root / gender).mkdir()
+            for p in sorted((shared_data / source / gender).iterdir())[:per_class]:
+                shutil.copy(p, root / gender / p.name)
+        return root
+
+    return make
 
 
 @pytest.fixture(scope="session")
-def tiny_external(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def tiny_raw(labeled_subset: Callable[[str, int, str], Path]) -> Path:
+    """A labeled raw folder: the first 150 IMDB-WIKI photos of each class."""
+    return labeled_subset("imdbwiki", 150, "tiny-raw")
+
+
+@pytest.fixture(scope="session")
+def tiny_external(labeled_subset: Callable[[str, int, str], Path]) -> Path:
     """A labeled folder from another source: 20 UTKFace chips of each class."""
-    root = tmp_path_factory.mktemp("tiny-utk")
-    for gender in ("female", "male"):
-        (root / gender).mkdir()
-        for p in sorted((shared_data / "utkface" / gender).iterdir())[:20]:
-            shutil.copy(p, root / gender / p.name)
-    return root
+    return labeled_subset("utkface", 20, "tiny-utk")
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -95,14 +95,9 @@ def test_load_unknown_name_says_what_exists() -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny_embedding_raw(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def tiny_embedding_raw(labeled_subset: Callable[[str, int, str], Path]) -> Path:
     """The first 100 IMDB-WIKI photos of each class."""
-    root = tmp_path_factory.mktemp("tiny-emb")
-    for gender in ("female", "male"):
-        (root / gender).mkdir()
-        for p in sorted((shared_data / "imdbwiki" / gender).iterdir())[:100]:
-            shutil.copy(p, root / gender / p.name)
-    return root
+    return labeled_subset("imdbwiki", 100, "tiny-emb")
 
 
 @pytest.mark.slow
