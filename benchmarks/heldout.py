@@ -1,0 +1,71 @@
+"""The held-out test parts the shipped models were measured on, rebuilt exactly.
+
+Both trainers split the faces they found 70/15/15 with seed 0
+(:func:`facegender.train.split_indices`); these functions redo the same steps
+on the same files, so "held-out test" here is the untouched part, never one
+the model trained or was tuned on. The eigen-face model's split is over the
+crops of all imdbwiki photos (the crop cache ``facegender train`` uses; made
+once if missing). The embedding model's is over a seeded sample of 2,500
+photos per class of imdbwiki and of utkface (its manifest records it), with
+the embeddings its training cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from facegender.crop import crop_folder, crop_name
+from facegender.data import scan_labeled
+from facegender.detect import DetectorSettings
+from facegender.embedding import DlibSettings
+from facegender.images import read_image
+from facegender.model import GenderModel
+from facegender.preprocess import preprocess
+from facegender.train import default_crops_dir, split_indices
+from facegender.train_embedding import embed_folder, sample_per_class
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A model's held-out test faces: source photos, labels, and its ``p_male`` on them."""
+
+    photos: tuple[Path, ...]
+    labels: np.ndarray
+    p_male: np.ndarray
+
+
+def eigenface_test(model: GenderModel, imdbwiki: Path, seed: int = 0) -> HeldOut:
+    """The eigen-face model's test split: its crops, classified as in training."""
+    settings = DetectorSettings()
+    crops = default_crops_dir(imdbwiki, settings)
+    crop_folder(imdbwiki, crops, workers=2, settings=settings, progress=False)
+    labeled = scan_labeled(crops)
+    expected = model.manifest["training_data"]["faces"]
+    if len(labeled) != expected:
+        raise RuntimeError(f"{len(labeled)} crops in {crops}, the model's manifest says "
+                           f"{expected}: not the split it was tested on")
+    _, _, te = split_indices(labeled.labels, seed)
+    rows = np.stack([preprocess(read_image(labeled.paths[i])).ravel() for i in te])
+    by_crop = {crop_name(imdbwiki, p): p for p in scan_labeled(imdbwiki).paths}
+    photos = tuple(by_crop[labeled.paths[i].name] for i in te)
+    return HeldOut(photos, labeled.labels[te], model.predict_proba(rows)[:, 1])
+
+
+def embedding_test(model: GenderModel, folder: Path, seed: int = 0) -> HeldOut:
+    """The embedding model's test part of one training source, from its cached embeddings."""
+    source = model.manifest["training_data"]["per_source"][folder.name]
+    labeled = sample_per_class(scan_labeled(folder), source["sampled_per_class"], seed)
+    if labeled.files_hash() != source["files_sha256"]:
+        raise RuntimeError(f"the sample of {folder} differs from the one the model trained on")
+    fields = DlibSettings.__dataclass_fields__
+    settings = DlibSettings(**{k: v for k, v in model.manifest["detector"].items()
+                               if k in fields})
+    emb = embed_folder(labeled, settings, workers=2)
+    found = np.flatnonzero(~np.isnan(emb).any(axis=1))
+    y = labeled.labels[found]
+    _, _, te = split_indices(y, seed)
+    photos = tuple(labeled.paths[found[i]] for i in te)
+    return HeldOut(photos, y[te], model.predict_proba(emb[found[te]])[:, 1])
