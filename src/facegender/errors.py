@@ -11,6 +11,7 @@ error page in one place and the CLI into a message and an exit code::
     ├── UnsupportedMedia (415, "unsupported_media") not an image / video we can decode
     ├── UnprocessableImage (422, "unprocessable")   decodes, but we refuse it (pixels, zero size)
     ├── RateLimited (429, "rate_limited")
+    ├── ServiceBusy (503, "busy")                   every video job slot is taken
     └── ModelError (500, "model_error")             model file missing, altered or corrupt
 """
 
@@ -65,6 +66,11 @@ class UnprocessableImage(FaceGenderError):
 class RateLimited(FaceGenderError):
     status_code = 429
     code = "rate_limited"
+
+
+class ServiceBusy(FaceGenderError):
+    status_code = 503
+    code = "busy"
 
 
 class ModelError(FaceGenderError):

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ from .errors import BadRequest
 from .model import GenderModel
 from .track import IouTracker, Track
 from .types import Face, Prediction
-from .video_io import Source, VideoInfo, VideoReader, check_count, iter_frames
+from .video_io import MAX_SIDE, Source, VideoInfo, VideoReader, check_count, iter_frames
 from .video_writer import H264Writer
 
 __all__ = ["FrameResult", "TrackedFace", "VideoSummary", "analyze_video", "annotate_video",
@@ -179,7 +179,9 @@ def _check_paths(in_path: Path, out_path: Path, jsonl_path: Path | None) -> None
 def annotate_video(in_path: str | Path, out_path: str | Path, model: GenderModel,
                    every: int = 1, max_frames: int | None = None,
                    jsonl_path: str | Path | None = None, progress: bool = True, *,
-                   min_seen: int = MIN_SEEN) -> VideoSummary:
+                   min_seen: int = MIN_SEEN, max_side: int = MAX_SIDE,
+                   max_duration_s: float | None = None,
+                   on_progress: Callable[[int, int | None], None] | None = None) -> VideoSummary:
     """Write a copy of a video with every face boxed and labelled, and summarise its tracks.
 
     Parameters
@@ -200,6 +202,14 @@ def annotate_video(in_path: str | Path, out_path: str | Path, model: GenderModel
         Show a tqdm bar with frames per second on stderr.
     min_seen : int
         Tracks seen in fewer analysed frames are only counted in ``brief_tracks``.
+    max_side, max_duration_s : optional
+        Refuse larger frames or longer videos (:class:`~facegender.video_io.VideoReader`);
+        the web app sets both from its configuration.
+    on_progress : callable, optional
+        Called after every frame written with ``(frames_read, frames_expected)``
+        (the second is None when the header does not say). The web app's video
+        jobs report progress through it, and cancel a job by raising from it:
+        the exception ends the run and no output is left behind.
 
     Raises
     ------
@@ -216,13 +226,15 @@ def annotate_video(in_path: str | Path, out_path: str | Path, model: GenderModel
     started = time.perf_counter()
     tmp, jsonl_tmp = _side_file(out_path), None if jsonl is None else _side_file(jsonl)
     try:
-        with VideoReader(in_path) as reader, ExitStack() as stack:
+        with VideoReader(in_path, max_side=max_side,
+                         max_duration_s=max_duration_s) as reader, ExitStack() as stack:
             info, summary = reader.info, VideoSummary(reader.info, every)
             writer = stack.enter_context(H264Writer(_writable(tmp), info.width, info.height,
                                                     info.fps))
             lines = None if jsonl_tmp is None else stack.enter_context(
                 _writable(jsonl_tmp).open("w", encoding="utf-8"))
-            _annotate_frames(reader, writer, lines, model, summary, max_frames, progress)
+            _annotate_frames(reader, writer, lines, model, summary, max_frames, progress,
+                             on_progress)
         os.replace(tmp, out_path)
         if jsonl is not None and jsonl_tmp is not None:
             os.replace(jsonl_tmp, jsonl)
@@ -256,7 +268,8 @@ def _writable(path: Path) -> Path:
 
 def _annotate_frames(reader: VideoReader, writer: H264Writer, jsonl: IO[str] | None,
                      model: GenderModel, summary: VideoSummary, max_frames: int | None,
-                     progress: bool) -> None:
+                     progress: bool,
+                     on_progress: Callable[[int, int | None], None] | None = None) -> None:
     """The frame loop of :func:`annotate_video`: analyse, track, draw, write, count."""
     from tqdm import tqdm
 
@@ -276,4 +289,6 @@ def _annotate_frames(reader: VideoReader, writer: H264Writer, jsonl: IO[str] | N
                     jsonl.write(json.dumps(result.to_dict()) + "\n")
             writer.write(draw_tracked(frame, shown))
             summary.frames_read += 1
+            if on_progress is not None:
+                on_progress(summary.frames_read, total)
     summary.tracks = tracker.tracks

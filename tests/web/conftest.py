@@ -71,3 +71,28 @@ def astronaut_png(astronaut) -> bytes:
 @pytest.fixture(scope="session")
 def coins_png(shared_data: Path) -> bytes:
     return (shared_data / "detection/no_face/coins.png").read_bytes()
+
+
+def ffmpeg(*args: str) -> None:
+    """Run the ffmpeg that imageio-ffmpeg ships (no system ffmpeg needed)."""
+    import subprocess
+
+    from facegender.video_writer import ffmpeg_exe
+
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
+                   check=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def run_ffmpeg():  # type: ignore[no-untyped-def]
+    """:func:`ffmpeg`, for tests that make videos."""
+    return ffmpeg
+
+
+@pytest.fixture(scope="session")
+def short_clip(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 2 s (60 frames, 640x360, two people on stage) of the real clip, as H.264 MP4."""
+    out = tmp_path_factory.mktemp("clips") / "short.mp4"
+    ffmpeg("-i", str(shared_data / "video/short_hamilton_clip.mp4"), "-frames:v", "60", "-an",
+           "-c:v", "libx264", "-pix_fmt", "yuv420p", str(out))
+    return out

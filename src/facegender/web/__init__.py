@@ -8,9 +8,14 @@ loaded once, before the workers fork::
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
+import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
@@ -43,6 +48,29 @@ def _extra_services(cfg: dict[str, Any], default: Any) -> dict[str, Any]:
     return out
 
 
+def _remove_if_owner(root: str, owner: int) -> None:
+    if os.getpid() == owner:  # gunicorn workers run atexit too; only the master removes it
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _job_store(cfg: dict[str, Any]) -> Any:
+    """The video job store; its folder is made here, before gunicorn forks, so all workers share it.
+
+    A temporary folder made here is removed when this (the master) process
+    exits; workers exiting do not touch it.
+    """
+    from .jobs import JobLimits, JobStore
+
+    root = cfg["VIDEO_JOBS_DIR"]
+    if not root:
+        root = tempfile.mkdtemp(prefix="facegender-jobs-")
+        atexit.register(_remove_if_owner, root, os.getpid())
+    limits = JobLimits(max_jobs=cfg["VIDEO_MAX_JOBS"], ttl_s=cfg["VIDEO_JOB_TTL_S"],
+                       max_duration_s=cfg["VIDEO_MAX_DURATION_S"], max_side=cfg["VIDEO_MAX_SIDE"],
+                       timeout_s=cfg["VIDEO_JOB_TIMEOUT_S"])
+    return JobStore(Path(root), limits)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, model (once), blueprints, security, error handling.
 
@@ -53,7 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         (a loaded :class:`~facegender.model.GenderModel`) to skip loading.
     """
     from ..persist import load_model
-    from . import api, pages
+    from . import api, pages, videos, webcam
     from .config import build_config
     from .errors import init_errors
     from .security import init_security
@@ -67,6 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["facegender"] = default
     app.extensions["facegender_models"] = {default.model_info["name"]: default,
                                            **_extra_services(cfg, default)}
+    app.extensions["facegender_jobs"] = _job_store(cfg)
 
     @app.before_request
     def _request_id() -> None:
@@ -82,4 +111,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_errors(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(videos.api_bp)
+    app.register_blueprint(videos.pages_bp)
+    app.register_blueprint(webcam.bp)
+    limiter = app.extensions["facegender_limiter"]
+    app.view_functions["webcam.frame"] = limiter.limit(
+        lambda: app.config["WEBCAM_RATELIMIT"])(app.view_functions["webcam.frame"])
     return app

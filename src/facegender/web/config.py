@@ -22,6 +22,14 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "SECRET_KEY": None,  # random per process when unset (gunicorn preload shares it)
     "MIN_FACE_SIZE_MAX": 4096,
+    "VIDEO_MAX_BYTES": 100 * 1024 * 1024,  # per uploaded video
+    "VIDEO_MAX_DURATION_S": 600,  # longer videos are refused from their header
+    "VIDEO_MAX_SIDE": 3840,  # pixels, the longer side of a frame (4K UHD)
+    "VIDEO_MAX_JOBS": 2,  # queued or running at once, all workers together
+    "VIDEO_JOB_TTL_S": 3600,  # a finished job's files are deleted this long after it ended
+    "VIDEO_JOB_TIMEOUT_S": 900,  # wall time one job may take
+    "VIDEO_JOBS_DIR": "",  # empty = a new private temporary folder per server
+    "WEBCAM_RATELIMIT": "300 per minute",  # frames from the webcam page, per client
 }
 
 

@@ -20,11 +20,15 @@ log = logging.getLogger(__name__)
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found",
               405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media",
-              422: "unprocessable", 429: "rate_limited", 500: "internal_error"}
+              422: "unprocessable", 429: "rate_limited", 500: "internal_error", 503: "busy"}
 TITLES = {400: "That request did not work", 401: "A key is needed", 404: "Page not found",
           405: "Not allowed here", 413: "That upload is too large",
           415: "That file is not an image we can read", 422: "We cannot process that image",
-          429: "Too many requests", 500: "Something went wrong on our side"}
+          429: "Too many requests", 500: "Something went wrong on our side",
+          503: "Busy right now"}
+
+VIDEO_TITLES = {415: "That file is not a video we can read",
+                422: "We cannot process that video"}
 
 
 def error_response(status: int, code: str, message: str) -> Any:
@@ -34,7 +38,10 @@ def error_response(status: int, code: str, message: str) -> Any:
         resp = jsonify({"error": {"code": code, "message": message}, "request_id": rid})
         resp.status_code = status
         return resp
-    html = render_template("error.html", status=status, title=TITLES.get(status, "Error"),
+    title = TITLES.get(status, "Error")
+    if request.path.startswith("/video"):
+        title = VIDEO_TITLES.get(status, title)
+    html = render_template("error.html", status=status, title=title,
                            message=message, request_id=rid)
     return html, status
 
@@ -49,7 +56,7 @@ def init_errors(app: Flask) -> None:
         status = exc.code or 500
         message = exc.description or exc.name
         if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            limit = request.max_content_length or app.config.get("MAX_CONTENT_LENGTH") or 0
             message = f"the request is larger than the limit of {limit / 1024 / 1024:.0f} MB"
         if status == 429:
             message = f"too many requests: the limit is {exc.description}; wait and retry"

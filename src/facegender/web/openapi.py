@@ -24,7 +24,7 @@ SCHEMAS: dict[str, Any] = {
                 "code": {"type": "string", "enum": [
                     "bad_request", "unauthorized", "not_found", "method_not_allowed",
                     "payload_too_large", "unsupported_media", "unprocessable", "rate_limited",
-                    "internal_error", "model_error"]},
+                    "internal_error", "model_error", "busy"]},
                 "message": {"type": "string"}}},
             "request_id": {"type": "string"},
         },
@@ -94,6 +94,76 @@ SCHEMAS["Manifest"] = {
     "type": "object", "required": ["name", "version", "sha256", "metrics", "training_data"],
     "additionalProperties": True,
 }
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+SCHEMAS["Track"] = {
+    "type": "object",
+    "required": ["id", "first_frame", "last_frame", "first_time_s", "last_time_s", "frames_seen",
+                 "gender", "confidence", "probabilities", "uncertain"],
+    "description": "One person followed through the video; gender from the frames' averaged "
+                   "probabilities.",
+    "properties": {
+        "id": {"type": "integer", "minimum": 1},
+        "first_frame": {"type": "integer"}, "last_frame": {"type": "integer"},
+        "first_time_s": {"type": "number"}, "last_time_s": {"type": "number"},
+        "frames_seen": {"type": "integer", "minimum": 1},
+        "gender": {"type": "string", "enum": ["female", "male"]},
+        "confidence": {"type": "number", "minimum": 0.5, "maximum": 1},
+        "probabilities": SCHEMAS["Face"]["properties"]["probabilities"],
+        "uncertain": {"type": "boolean"},
+    },
+}
+SCHEMAS["VideoResult"] = {
+    "type": "object",
+    "required": ["source", "width", "height", "fps", "every", "frames_read", "frames_analyzed",
+                 "duration_s", "elapsed_s", "processing_fps", "tracks", "brief_tracks", "frames"],
+    "properties": {
+        "source": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"},
+        "fps": {"type": "number"}, "every": {"type": "integer"},
+        "frames_read": {"type": "integer"}, "frames_analyzed": {"type": "integer"},
+        "duration_s": {"type": "number"}, "elapsed_s": {"type": "number"},
+        "processing_fps": {"type": "number"},
+        "tracks": {"type": "array", "items": _ref("Track"),
+                   "description": "people seen in at least 3 analysed frames"},
+        "brief_tracks": {"type": "integer", "description": "shorter tracks, left out"},
+        "frames": {"type": "array", "description": "per analysed frame: faces and their tracks "
+                   "(the full boxes and answers are at links.frames)", "items": {
+                       "type": "object", "required": ["frame", "time_s", "faces", "tracks"],
+                       "properties": {"frame": {"type": "integer"}, "time_s": {"type": "number"},
+                                      "faces": {"type": "integer"},
+                                      "tracks": {"type": "array",
+                                                 "items": {"type": "integer"}}}}},
+    },
+}
+SCHEMAS["VideoJob"] = {
+    "type": "object",
+    "required": ["id", "status", "progress", "frames_read", "frames_total", "created_at",
+                 "started_at", "finished_at", "expires_at", "filename", "model", "every",
+                 "video", "error", "result", "links"],
+    "properties": {
+        "request_id": {"type": "string"},
+        "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "progress": {"type": "number", "minimum": 0, "maximum": 1},
+        "frames_read": {"type": "integer"},
+        "frames_total": {"type": ["integer", "null"], "description": "from the file's header"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "started_at": _NULLABLE_TIME, "finished_at": _NULLABLE_TIME,
+        "expires_at": {**_NULLABLE_TIME, "description": "when the job and its files are deleted"},
+        "filename": {"type": "string"}, "model": _ref("ModelInfo"),
+        "every": {"type": "integer", "description": "one frame in this many is analysed"},
+        "video": {"type": "object", "required": ["width", "height", "fps", "duration_s"],
+                  "properties": {"width": {"type": "integer"}, "height": {"type": "integer"},
+                                 "fps": {"type": "number"},
+                                 "duration_s": {"type": ["number", "null"]}}},
+        "error": {"oneOf": [{"type": "null"}, SCHEMAS["Error"]["properties"]["error"]]},
+        "result": {"oneOf": [{"type": "null"}, _ref("VideoResult")]},
+        "links": {"type": "object", "required": ["self", "video", "frames"], "properties": {
+            "self": {"type": "string"},
+            "video": {"type": ["string", "null"], "description": "the annotated H.264 MP4"},
+            "frames": {"type": ["string", "null"],
+                       "description": "every analysed frame's faces, JSON lines"}}},
+    },
+}
 
 OPTIONS = [
     {"name": "min_face_size", "in": "query", "required": False,
@@ -121,6 +191,50 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": _ref(schema)}}}
 
 
+def _video_paths() -> dict[str, Any]:
+    job_id = {"name": "job_id", "in": "path", "required": True,
+              "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
+    missing = {"404": _error("No such job, or it expired")}
+    secured: dict[str, Any] = {"security": [{}, {"apiKey": []}]}
+    return {
+        "/api/v1/videos": {"post": {
+            "summary": "Upload a video to analyse in the background", "operationId": "createVideo",
+            **secured, "parameters": [MODEL_OPTION, {
+                "name": "every", "in": "query", "required": False,
+                "description": "Analyse one frame in this many (1..300); default auto: about "
+                               "10 frames per second of video.",
+                "schema": {"type": ["integer", "string"]}}],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["video"], "properties": {
+                    "video": {"type": "string", "format": "binary",
+                              "description": "MP4, MOV, WebM, MKV or AVI"}}}}}},
+            "responses": {
+                "202": {"description": "Accepted; poll the Location URL",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        "content": {"application/json": {"schema": _ref("VideoJob")}}},
+                **COMMON_ERRORS, "503": _error("Every video job slot is taken; retry later")}}},
+        "/api/v1/videos/{job_id}": {
+            "get": {"summary": "A video job's status, progress and result",
+                    "operationId": "getVideo", **secured, "parameters": [job_id],
+                    "responses": {"200": _ok("The job", "VideoJob"), **missing,
+                                  "401": COMMON_ERRORS["401"]}},
+            "delete": {"summary": "Delete a video job and its files now (stops a running one)",
+                       "operationId": "deleteVideo", **secured, "parameters": [job_id],
+                       "responses": {"204": {"description": "Deleted"}, **missing,
+                                     "401": COMMON_ERRORS["401"]}}},
+        "/api/v1/videos/{job_id}/video": {"get": {
+            "summary": "The annotated video (H.264 MP4; range requests supported)",
+            "operationId": "getVideoFile", **secured, "parameters": [job_id],
+            "responses": {"200": {"description": "The video", "content": {"video/mp4": {}}},
+                          "206": {"description": "Part of the video"}, **missing}}},
+        "/api/v1/videos/{job_id}/frames": {"get": {
+            "summary": "Every analysed frame: time, boxes, answers and tracks (JSON lines)",
+            "operationId": "getVideoFrames", **secured, "parameters": [job_id],
+            "responses": {"200": {"description": "One JSON object per analysed frame",
+                                  "content": {"application/x-ndjson": {}}}, **missing}}},
+    }
+
+
 def spec() -> dict[str, Any]:
     """The OpenAPI document as a dict."""
     image_body = {"required": True, "content": {
@@ -132,8 +246,9 @@ def spec() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "facegender API", "version": __version__,
                  "description": "Find every face in a photo and tell, for each, female or male, "
-                                "with a calibrated confidence. Uploads are processed in memory "
-                                "and never stored. Send X-API-Key when the server requires keys."},
+                                "with a calibrated confidence. Photos are processed in memory "
+                                "and never stored; videos are kept only while their "
+                                "job lives. Send X-API-Key when the server requires keys."},
         "servers": [{"url": "/"}],
         "components": {"schemas": SCHEMAS, "securitySchemes": {
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
@@ -162,5 +277,6 @@ def spec() -> dict[str, Any]:
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document", "operationId": "openapi",
                 "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+            **_video_paths(),
         },
     }

@@ -91,6 +91,6 @@ def init_security(app: Flask) -> None:
         get_remote_address, app=app, default_limits=[app.config["RATELIMIT_DEFAULT"]],
         storage_uri=app.config["RATELIMIT_STORAGE_URI"], enabled=app.config["RATELIMIT_ENABLED"],
         default_limits_exempt_when=lambda: request.endpoint in (
-            "static", "api.health", "pages.favicon"),
+            "static", "api.health", "pages.favicon", "videos.job_status"),
     )
     app.extensions["facegender_limiter"] = limiter
