@@ -41,7 +41,7 @@
     overlay.width = w; overlay.height = h;
     var ctx = overlay.getContext("2d");
     ctx.clearRect(0, 0, w, h);
-    var scale = w / result.width, labels = [];
+    var scale = w / result.image.width, labels = [];
     ctx.lineWidth = Math.max(2, Math.round(w / 240));
     ctx.font = Math.max(12, Math.round(w / 40)) + "px sans-serif";
     result.faces.forEach(function (f, i) {
