@@ -71,7 +71,7 @@ def test_batch_csv(runner, photo_dir, tiny_model_dir, tmp_path) -> None:
     by_file = {Path(r["path"]).name: r for r in rows}
     assert by_file["broken.jpg"]["error"] and not by_file["astronaut.png"]["error"]
     assert "obama.jpg" in by_file  # recursive
-    assert "coins.png" not in by_file  # no face, no row
+    assert by_file["coins.png"]["faces"] == "0" and not by_file["coins.png"]["gender"]
     r = by_file["astronaut.png"]
     assert abs(float(r["p_female"]) + float(r["p_male"]) - 1) < 1e-3
 

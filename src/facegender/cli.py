@@ -7,7 +7,6 @@ or 1 for anything else; never a traceback.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import sys
@@ -64,19 +63,47 @@ def data_inspect(folder: Path, out: Path | None) -> None:
     click.echo(json.dumps(summary, indent=2))
 
 
+@data.command("import-imdb-wiki")
+@click.argument("src", type=click.Path(exists=True, path_type=Path))
+@click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--min-score", type=float, default=1.0, show_default=True,
+              help="Lowest face_score kept (the data set's own face detector score).")
+@click.option("--allow-second-face", is_flag=True,
+              help="Keep photos in which a second face was found too.")
+@click.option("--copy", is_flag=True, help="Copy the images instead of hard-linking them.")
+def data_import_imdb_wiki(src: Path, dst: Path, min_score: float, allow_second_face: bool,
+                          copy: bool) -> None:
+    """Turn an unpacked wiki_crop/ (or imdb_crop/) into a labeled folder DST/{female,male}."""
+    from .imdbwiki import import_imdbwiki
+
+    try:
+        summary = import_imdbwiki(src, dst, min_score=min_score,
+                                  allow_second_face=allow_second_face, copy=copy)
+    except FaceGenderError as exc:
+        _fail(exc)
+    click.echo(json.dumps(summary, indent=2))
+
+
 @main.command()
 @click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes.")
-def crop(src: Path, dst: Path, workers: int | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Local processes (default: one per core).")
+@click.option("--dask", "dask_spec", default=None, metavar="SPEC",
+              help="Run on Dask: local:N, a scheduler address (tcp://host:8786) or file.")
+def crop(src: Path, dst: Path, workers: int | None, dask_spec: str | None) -> None:
     """Crop the largest face of every photo in SRC/{female,male} to DST/Crop_{Female,Male}."""
     from .crop import crop_folder
 
     try:
-        summary = crop_folder(src, dst, workers=workers)
+        summary = crop_folder(src, dst, workers=workers, dask=dask_spec)
     except FaceGenderError as exc:
         _fail(exc)
     click.echo(json.dumps(summary, indent=2))
+    if summary["failed"]:
+        click.echo(f"error: {summary['failed']} photo(s) not done (a worker failed); "
+                   "run the same command again to do them", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -223,22 +250,38 @@ def video(video_in: Path, out: Path, jsonl_path: Path | None, every: int,
 
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV file to write, one row per face.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="results.csv, results.jsonl, or results.parquet (a folder of part files).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default=None,
+              help="Output format, when --out's suffix does not say it.")
 @click.option("--model", "model_path", default=None,
               help="Model folder or shipped name: eigenface (default), embedding.")
 @click.option("--whole-image", is_flag=True, help="Treat each image as one cropped face.")
-def batch(folder: Path, out: Path, model_path: str | None, whole_image: bool) -> None:
-    """Classify every face in every image under FOLDER into a CSV file."""
-    from .batch import BATCH_FIELDS, batch_rows
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Local worker processes (1: this process).")
+@click.option("--dask", "dask_spec", default=None, metavar="SPEC",
+              help="Run on Dask: local:N, a scheduler address (tcp://host:8786) or file.")
+@click.option("--chunk-size", type=click.IntRange(1, 10000), default=16, show_default=True,
+              help="Images per task; each finished chunk is written at once.")
+@click.option("--resume", is_flag=True, help="Go on with an existing --out: skip files in it.")
+@click.option("--overwrite", is_flag=True, help="Start an existing --out over.")
+def batch(folder: Path, out: Path, fmt: str | None, model_path: str | None, whole_image: bool,
+          workers: int, dask_spec: str | None, chunk_size: int, resume: bool,
+          overwrite: bool) -> None:
+    """Classify every face in every image under FOLDER: one row per face, file or error."""
+    from .batch import run_batch
 
-    model = _load(model_path)
-    n_rows = n_err = 0
-    with out.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=BATCH_FIELDS)
-        writer.writeheader()
-        for row in batch_rows(folder, model, whole_image=whole_image, progress=True):
-            writer.writerow(row)
-            n_rows += 1
-            n_err += bool(row["error"])
-    click.echo(f"wrote {n_rows} rows to {out} ({n_err} file(s) with errors)")
+    try:
+        s = run_batch(folder, out, model_path, fmt=fmt, whole_image=whole_image, resume=resume,
+                      overwrite=overwrite, workers=workers, dask=dask_spec,
+                      chunk_size=chunk_size, progress=True)
+    except FaceGenderError as exc:
+        _fail(exc)
+    skipped = f"; {s.skipped} already in {out}, skipped" if s.skipped else ""
+    click.echo(f"{s.processed} image(s) in {s.seconds:.1f} s ({s.images_per_s:.1f}/s on "
+               f"{s.executor}): {s.faces} face(s), {s.no_face} without a face, {s.errors} "
+               f"error(s); {s.rows} row(s) added to {out}{skipped}")
+    if s.failed:
+        click.echo(f"error: {s.failed} image(s) not done: {s.first_failure}; run again with "
+                   "--resume to do them", err=True)
+        sys.exit(1)

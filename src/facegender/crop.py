@@ -5,6 +5,9 @@ margin (the same :func:`facegender.preprocess.crop_face` that serving uses)
 and write it as JPEG. Unreadable photos and photos without a face are counted,
 never fatal. Resumable: crops already written are skipped, and so are photos
 recorded as faceless or unreadable by an earlier run with the same settings.
+Runs on :mod:`facegender.engine`, like ``facegender batch``: in this process,
+in local worker processes, or on a Dask cluster (whose workers must see both
+folders at the same paths).
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ import json
 import logging
 import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import cv2
 
+from .analyze import haar_detector
 from .data import CROP_DIRS, scan_labeled
-from .detect import DetectorSettings, HaarDetector
+from .detect import DetectorSettings
+from .engine import chunked, open_executor
 from .errors import FaceGenderError
 from .images import read_image
 from .preprocess import CROP_MARGIN, crop_face
@@ -30,7 +34,7 @@ from .types import GENDERS
 log = logging.getLogger(__name__)
 
 STATE_FILE = ".facegender-crop.json"
-_worker_detector: HaarDetector | None = None
+CHUNK_SIZE = 16
 
 
 def crop_name(src_root: Path, path: Path) -> str:
@@ -39,17 +43,13 @@ def crop_name(src_root: Path, path: Path) -> str:
     return "__".join(rel.parts[1:]) + ".jpg"
 
 
-def crop_one(task: tuple[str, str, DetectorSettings]) -> str:
+def crop_one(src: str, dst: str, settings: DetectorSettings) -> str:
     """Crop one photo to ``dst``; returns ``written``, ``no_face`` or ``unreadable``."""
-    global _worker_detector
-    src, dst, settings = task
-    if _worker_detector is None or _worker_detector.settings != settings:
-        _worker_detector = HaarDetector(settings)
     try:
         image = read_image(src)
     except FaceGenderError:
         return "unreadable"
-    boxes = _worker_detector.detect(image)
+    boxes = haar_detector(settings).detect(image)  # one detector per worker process
     if not boxes:
         return "no_face"
     face = crop_face(image, boxes[0], CROP_MARGIN)
@@ -60,11 +60,18 @@ def crop_one(task: tuple[str, str, DetectorSettings]) -> str:
     return "written"
 
 
+def crop_chunk(tasks: list[tuple[str, str, str]], settings: DetectorSettings
+               ) -> list[tuple[str, str]]:
+    """The engine's task: ``(rel, status)`` for each ``(rel, src, dst)``."""
+    return [(rel, crop_one(src, dst, settings)) for rel, src, dst in tasks]
+
+
 def crop_folder(
     src: str | Path,
     dst: str | Path,
     *,
     workers: int | None = None,
+    dask: str | None = None,
     settings: DetectorSettings | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -74,11 +81,12 @@ def crop_folder(
     ----------
     src : folder with ``female/`` and ``male/``
     dst : folder to receive ``Crop_Female/`` and ``Crop_Male/``
-    workers : processes; default the number of cores
+    workers : local processes; default the number of cores
+    dask : run on Dask instead: ``local:N``, a scheduler address or scheduler file
     """
     from tqdm import tqdm
 
-    src_root, dst_root = Path(src), Path(dst)
+    src_root, dst_root = Path(src).resolve(), Path(dst).resolve()
     settings = settings or DetectorSettings()
     labeled = scan_labeled(src_root)
     if labeled.kind != "raw":
@@ -94,40 +102,26 @@ def crop_folder(
         if out.exists() or rel in skipped_before:
             counts["exists" if out.exists() else "skipped_before"] += 1
             continue
-        tasks.append((rel, (str(path), str(out), settings)))
-    n_workers = max(1, workers or os.cpu_count() or 1)
-    results = _run(tasks, n_workers, progress, tqdm)
-    for rel, status in results:
-        counts[status] += 1
-        if status in ("no_face", "unreadable"):
-            state[status].append(rel)
+        tasks.append((rel, str(path), str(out)))
     dst_root.mkdir(parents=True, exist_ok=True)
-    state_path.write_text(json.dumps(state, indent=1) + "\n")
+    bar = tqdm(total=len(tasks), desc="crop", unit="photo", disable=not progress)
+    try:
+        if tasks:
+            with open_executor(workers, dask) as ex:
+                for res in ex.map_chunks(crop_chunk, chunked(tasks, CHUNK_SIZE), settings):
+                    bar.update(len(res.items))
+                    for rel, status in res.result or [(t[0], "failed") for t in res.items]:
+                        counts[status] += 1
+                        if status in ("no_face", "unreadable"):
+                            state[status].append(rel)
+    finally:  # an interrupted run keeps what it learnt
+        bar.close()
+        state_path.write_text(json.dumps(state, indent=1) + "\n")
     summary = {"photos": len(labeled), **{k: counts.get(k, 0) for k in
-               ("written", "exists", "no_face", "unreadable", "skipped_before")}}
+               ("written", "exists", "no_face", "unreadable", "skipped_before", "failed")}}
     summary["no_face_total"] = len(state["no_face"])
     summary["unreadable_total"] = len(state["unreadable"])
     return summary
-
-
-def _run(tasks: list, n_workers: int, progress: bool, tqdm: Any) -> list[tuple[str, str]]:
-    if not tasks:
-        return []
-    rels = [t[0] for t in tasks]
-    args = [t[1] for t in tasks]
-    bar = tqdm(total=len(args), desc="crop", unit="photo", disable=not progress)
-    out = []
-    if n_workers == 1:
-        for rel, a in zip(rels, args, strict=True):
-            out.append((rel, crop_one(a)))
-            bar.update()
-    else:
-        with ProcessPoolExecutor(n_workers) as pool:
-            for rel, status in zip(rels, pool.map(crop_one, args, chunksize=16), strict=True):
-                out.append((rel, status))
-                bar.update()
-    bar.close()
-    return out
 
 
 def _read_state(path: Path, settings: DetectorSettings) -> dict[str, Any]:
