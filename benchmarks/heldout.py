@@ -37,10 +37,17 @@ class HeldOut:
     p_male: np.ndarray
 
 
-def eigenface_test(model: GenderModel, imdbwiki: Path, seed: int = 0) -> HeldOut:
-    """The eigen-face model's test split: its crops, classified as in training."""
+def eigenface_test(model: GenderModel, imdbwiki: Path, seed: int = 0,
+                   crops: Path | None = None) -> HeldOut:
+    """The eigen-face model's test split: its crops, classified as in training.
+
+    ``crops``: a crop folder of imdbwiki made with the default detector (e.g.
+    ``training_cost.py``'s full run), else the default cache; either is
+    completed first (cropping is resumable). The face count is checked
+    against the manifest.
+    """
     settings = DetectorSettings()
-    crops = default_crops_dir(imdbwiki, settings)
+    crops = crops or default_crops_dir(imdbwiki, settings)
     crop_folder(imdbwiki, crops, workers=2, settings=settings, progress=False)
     labeled = scan_labeled(crops)
     expected = model.manifest["training_data"]["faces"]
