@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -278,3 +279,22 @@ def test_webcam_frame(tiny_model, tmp_path, two_faces_jpeg) -> None:
     assert r.status_code == 429  # its own limit, apart from the API's 120 per minute
     assert client.post("/api/v1/analyze", data={
         "image": (io.BytesIO(two_faces_jpeg), "f.jpg")}).status_code == 200
+
+
+def test_faceless_avi_gives_an_honest_empty_result(tiny_model, tmp_path, shared_data) -> None:
+    """A clip made from a photo without people (Motion-JPEG AVI): done, no tracks, no error."""
+    still = cv2.imread(str(shared_data / "detection/no_face/coffee.png"))
+    clip = tmp_path / "coffee.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10,
+                             (still.shape[1], still.shape[0]))
+    for i in range(15):  # a slow pan over a still life
+        writer.write(np.roll(still, 2 * i, axis=1))
+    writer.release()
+    client = _make_app(tiny_model, tmp_path).test_client()
+    r = _post(client, clip.read_bytes(), "coffee.avi")
+    assert r.status_code == 202
+    status = _wait(client, r.get_json()["id"])
+    assert status["status"] == "done" and status["error"] is None
+    assert status["result"]["tracks"] == [] and status["result"]["frames_read"] == 15
+    html = client.get(f"/videos/{status['id']}").get_data(as_text=True)
+    assert "No face was followed" in html
