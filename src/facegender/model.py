@@ -76,6 +76,27 @@ def build_embedding_pipeline(
     return Pipeline([("scale", StandardScaler()), ("svm", clf)])
 
 
+FAST_MAX_ROWS = 64
+"""Up to this many rows (the faces of a photo or a video frame) go through the compiled
+arithmetic of :mod:`facegender.fast` on one BLAS thread: 4.4x faster for one face than
+scikit-learn on this 2-core machine (2.4 vs 10.7 ms, same probabilities to 1e-6). Larger
+batches (evaluation, batch jobs) keep scikit-learn and its threads."""
+
+
+def _one_blas_thread() -> Any:
+    """One BLAS thread for small products: waking threads costs more than they save, and a
+    busy machine (gunicorn runs a worker per core) makes them wait: 9.4 -> 2.4 ms a face."""
+    from threadpoolctl import ThreadpoolController
+
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER: Any = None
+
+
 @dataclass
 class GenderModel:
     """A fitted pipeline and its manifest, ready to classify face crops.
@@ -92,6 +113,7 @@ class GenderModel:
 
     pipeline: Pipeline
     manifest: dict[str, Any] = field(default_factory=dict)
+    _fast: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -123,6 +145,13 @@ class GenderModel:
         """
         if len(rows) == 0:
             return np.empty((0, 2))
+        if self._fast is None:
+            from .fast import compile_pipeline
+
+            self._fast = compile_pipeline(self.pipeline) or False
+        if self._fast and len(rows) <= FAST_MAX_ROWS:
+            with _one_blas_thread():
+                return np.asarray(self._fast(rows), dtype=np.float64)
         return np.asarray(self.pipeline.predict_proba(rows), dtype=np.float64)
 
     def predictions(self, proba: np.ndarray) -> list[Prediction]:
