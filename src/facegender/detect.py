@@ -22,6 +22,8 @@ from .errors import BadRequest
 from .types import Box
 
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
+SHRT_MAX = 32767
+"""OpenCV's geometric transforms refuse images with a side this long or longer."""
 CASCADES = ("haarcascade_frontalface_alt2.xml", "haarcascade_frontalface_default.xml",
             "haarcascade_frontalface_alt.xml")
 
@@ -149,6 +151,8 @@ class HaarDetector:
         """
         h, w = gray.shape
         s = self.settings
+        if max(h, w) >= SHRT_MAX:  # cv2.warpAffine asserts sides < 32767 (a 40000x100 strip)
+            return []
         for angle in s.rotations:
             m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
             turned = cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR,

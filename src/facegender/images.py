@@ -75,6 +75,9 @@ def decode_image(
         with warnings.catch_warnings():
             # Pillow warns on large images; our own pixel check below decides.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Damaged metadata (EXIF, TIFF tags) makes Pillow warn and go on; the pixels
+            # decode or not on their own, and a warning per upload would only fill logs.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             img: Image.Image = Image.open(io.BytesIO(data))
             fmt = img.format or "unknown"
             if fmt not in SUPPORTED_FORMATS:
@@ -105,7 +108,9 @@ def decode_image(
             "not a readable image: the data is in no known image format "
             "(JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC)"
         ) from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
+        # RuntimeError: pillow-heif's for a HEIC whose coded size breaks libheif's own
+        # limit though its header passed ours (found by tests/test_fuzz_decode.py).
         raise UnsupportedMedia(f"not a readable image ({type(exc).__name__}: {exc})") from exc
     except MemoryError as exc:  # pragma: no cover - defensive
         raise UnprocessableImage("image too large to decode in memory") from exc
@@ -119,10 +124,12 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     """Bring any Pillow mode to 8-bit RGB, compositing alpha over white."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(img, dtype=np.float64)
-        hi = arr.max() or 1.0
-        img = Image.fromarray((arr * (255.0 / hi)).astype(np.uint8), mode="L")
+        hi = float(arr.max())
+        hi = hi if hi > 0 else 1.0  # 32-bit "I" may be all negative
+        img = Image.fromarray(np.clip(arr * (255.0 / hi), 0, 255).astype(np.uint8), mode="L")
     elif img.mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
+        # a float TIFF may hold inf or NaN: they would make the scaling NaN everywhere
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         lo, hi = float(arr.min()), float(arr.max())
         scaled = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
         img = Image.fromarray(scaled.astype(np.uint8), mode="L")
