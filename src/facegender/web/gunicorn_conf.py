@@ -5,6 +5,7 @@ number of worker processes (default 2).
 """
 
 import os
+import sys
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -21,3 +22,22 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 def when_ready(server):  # noqa: ANN001 - gunicorn hook
     server.log.info("facegender is serving on http://%s/", bind)
     print(f"facegender: open http://{bind}/ in your browser", flush=True)
+
+
+def _start_error_in_one_line(kind, exc, tb):  # noqa: ANN001 - sys.excepthook signature
+    """A facegender error while gunicorn loads the app is one line on stderr, not a traceback.
+
+    With ``preload_app`` the model is loaded in the master, inside gunicorn's
+    own start-up code, before any server hook runs; a missing or corrupt model
+    file (``ModelError``) reaches the interpreter from there. The exit status
+    stays 1; any other error keeps its full traceback.
+    """
+    from facegender.errors import FaceGenderError
+
+    if isinstance(exc, FaceGenderError):
+        print(f"facegender: cannot start: {exc.message}", file=sys.stderr, flush=True)
+    else:
+        sys.__excepthook__(kind, exc, tb)
+
+
+sys.excepthook = _start_error_in_one_line

@@ -1,0 +1,246 @@
+"""Faults against a real gunicorn (the ``make run`` config) on a free loopback port.
+
+- a missing or corrupt model file stops start-up: non-zero exit, one clear line, no traceback;
+- a worker killed with SIGKILL in the middle of a request is replaced, the request fails
+  fast (no hang), and the next requests succeed;
+- a video job whose worker is SIGKILLed ends as ``failed`` with its files removed, as the
+  replacement worker reports it through ``GET /api/v1/videos/<id>``.
+
+Workers are found from the master's children (``/proc``), never by name.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+APP = "facegender.web:create_app()"
+CONF = "python:facegender.web.gunicorn_conf"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(model: Path | str, port: int, workers: int, **extra: str) -> dict[str, str]:
+    return {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers), "FACEGENDER_MODEL_PATH": str(model),
+            "FACEGENDER_EXTRA_MODELS": "", "FACEGENDER_RATELIMIT_ENABLED": "false", **extra}
+
+
+def _request(port: int, method: str, path: str, body: bytes | None = None,
+             headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def _multipart(field: str, filename: str, data: bytes, ctype: str) -> tuple[bytes, dict[str, str]]:
+    b = "faultsboundary"
+    body = (f"--{b}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\""
+            f"\r\nContent-Type: {ctype}\r\n\r\n").encode() + data + f"\r\n--{b}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={b}"}
+
+
+def workers_of(master: int) -> list[int]:
+    """The gunicorn worker pids: the master's direct children."""
+    return sorted(p.pid for p in psutil.Process(master).children())
+
+
+def wait_for(cond: Any, timeout: float, what: str) -> Any:
+    """Poll ``cond()`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start gunicorn, wait for ``/api/v1/health`` and the workers, stop it afterwards."""
+    port = int(env["PORT"])
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", CONF, APP],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        def ready() -> bool:
+            if proc.poll() is not None:
+                pytest.fail(f"gunicorn exited {proc.returncode}:\n{log.read_text()[-2000:]}")
+            try:
+                return _request(port, "GET", "/api/v1/health", timeout=2)[0] == 200
+            except OSError:
+                return False
+
+        wait_for(ready, 90, "gunicorn to answer /api/v1/health")
+        want = int(env["WEB_CONCURRENCY"])
+        wait_for(lambda: len(workers_of(proc.pid)) == want, 60, f"{want} workers")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a hung master
+            proc.kill()
+            proc.wait()
+
+
+# --- start-up --------------------------------------------------------------------------------
+
+def _corrupt_skops(model_dir: Path, dest: Path) -> Path:
+    shutil.copytree(model_dir, dest)
+    data = bytearray((dest / "model.skops").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (dest / "model.skops").write_bytes(bytes(data))
+    return dest
+
+
+def _bad_manifest(model_dir: Path, dest: Path) -> Path:
+    shutil.copytree(model_dir, dest)
+    (dest / "manifest.json").write_text("{ this is not json")
+    return dest
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda src, dst: dst / "does-not-exist", "no model at"),
+    (_corrupt_skops, "sha256"),
+    (_bad_manifest, "not valid JSON"),
+], ids=["missing", "corrupt-model-file", "corrupt-manifest"])
+def test_bad_model_stops_start_with_one_clear_line(tiny_model_dir: Path, tmp_path: Path,
+                                                    make: Any, words: str) -> None:
+    model = make(tiny_model_dir, tmp_path / "model")
+    env = _env(model, _free_port(), 1)
+    t0 = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "--config", CONF, APP], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode != 0
+    err = done.stderr.strip()
+    assert "Traceback" not in err and "Traceback" not in done.stdout
+    assert err.count("\n") == 0, f"more than one line on stderr:\n{err}"
+    assert err.startswith("facegender: cannot start:") and words in err
+    assert time.monotonic() - t0 < 60
+    with pytest.raises(OSError):  # and nothing is listening
+        _request(int(env["PORT"]), "GET", "/api/v1/health", timeout=2)
+
+
+# --- a worker killed mid-request ---------------------------------------------------------------
+
+def test_worker_killed_mid_request_is_replaced(tiny_model_dir: Path, tmp_path: Path,
+                                               two_faces_jpeg: bytes) -> None:
+    port = _free_port()
+    env = _env(tiny_model_dir, port, 2)
+    with gunicorn(env, tmp_path / "gunicorn.log") as proc:
+        before = workers_of(proc.pid)
+        # A slow request: 20 copies of a real photo in one batch (seconds of work).
+        b = "faultsboundary"
+        parts = [(f"--{b}\r\nContent-Disposition: form-data; name=\"images\"; filename="
+                  f"\"p{i}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode() + two_faces_jpeg
+                 + b"\r\n" for i in range(20)]
+        body = b"".join(parts) + f"--{b}--\r\n".encode()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.connect()
+        client_port = conn.sock.getsockname()[1]
+        outcome: dict[str, Any] = {}
+
+        def send() -> None:
+            t0 = time.monotonic()
+            try:
+                conn.request("POST", "/api/v1/analyze/batch", body=body,
+                             headers={"Content-Type": f"multipart/form-data; boundary={b}"})
+                outcome["status"] = conn.getresponse().status
+            except (OSError, http.client.HTTPException) as exc:
+                outcome["error"] = type(exc).__name__
+            outcome["seconds"] = time.monotonic() - t0
+
+        sender = threading.Thread(target=send)
+        sender.start()
+
+        def serving_worker() -> int | None:
+            for pid in before:
+                for c in psutil.Process(pid).net_connections(kind="tcp"):
+                    if c.raddr and c.raddr.port == client_port:
+                        return pid
+            return None
+
+        victim = wait_for(serving_worker, 20, "the worker holding our connection")
+        time.sleep(0.5)  # well inside the request: the upload is read, analysis running
+        os.kill(victim, signal.SIGKILL)
+        sender.join(timeout=30)
+        conn.close()
+        assert not sender.is_alive(), "the client hung after its worker was killed"
+        assert "error" in outcome and outcome["seconds"] < 30, outcome
+
+        after = wait_for(lambda: (w := workers_of(proc.pid)) and len(w) == 2
+                         and victim not in w and w, 60, "a replacement worker")
+        assert set(after) - set(before), "no new worker pid"
+        for _ in range(6):  # both workers, the replacement included, answer
+            status, raw = _request(port, "POST", "/api/v1/analyze", body=two_faces_jpeg,
+                                   headers={"Content-Type": "image/jpeg"})
+            assert status == 200 and len(json.loads(raw)["faces"]) == 2
+        assert proc.poll() is None
+
+
+# --- a video job whose worker dies -----------------------------------------------------------
+
+def test_video_job_of_a_killed_worker_fails_and_its_files_go(
+    tiny_model_dir: Path, tmp_path: Path, shared_data: Path,
+) -> None:
+    port = _free_port()
+    jobs = tmp_path / "jobs"
+    # one worker: after the kill, the replacement is the only one that can answer
+    env = _env(tiny_model_dir, port, 1, FACEGENDER_VIDEO_JOBS_DIR=str(jobs))
+    clip = (shared_data / "video" / "short_hamilton_clip.mp4").read_bytes()
+    with gunicorn(env, tmp_path / "gunicorn.log") as proc:
+        body, headers = _multipart("video", "clip.mp4", clip, "video/mp4")
+        status, raw = _request(port, "POST", "/api/v1/videos?every=1", body, headers)
+        assert status == 202, raw
+        job_id = json.loads(raw)["id"]
+        job_dir = jobs / job_id
+
+        def running() -> dict[str, Any] | None:
+            try:
+                st = json.loads((job_dir / "status.json").read_text())
+            except (OSError, ValueError):
+                return None
+            return st if st["status"] == "running" and st["frames_read"] > 0 else None
+
+        st = wait_for(running, 60, "the job to run")
+        assert st["status"] == "running" and st["progress"] < 1, st
+        assert any(job_dir.glob("input.*")), "the upload should be there while it runs"
+        os.kill(st["pid"], signal.SIGKILL)
+        wait_for(lambda: (w := workers_of(proc.pid)) and st["pid"] not in w, 60,
+                 "the replacement worker")
+
+        status, raw = _request(port, "GET", f"/api/v1/videos/{job_id}")
+        view = json.loads(raw)
+        assert status == 200 and view["status"] == "failed", view
+        assert view["error"]["code"] == "internal_error" and "stopped" in view["error"]["message"]
+        assert view["links"]["video"] is None
+        assert sorted(p.name for p in job_dir.iterdir()) == ["status.json"]
+        status, raw = _request(port, "GET", f"/api/v1/videos/{job_id}/video")
+        assert status == 404 and json.loads(raw)["error"]["code"] == "not_found"
+        status, _ = _request(port, "DELETE", f"/api/v1/videos/{job_id}")
+        assert status == 204 and not job_dir.exists()
