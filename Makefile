@@ -58,7 +58,7 @@ bench: $(STAMP)
 	$(if $(QUICK),,$(BIN)/python benchmarks/failure_examples.py)
 	$(BIN)/python benchmarks/latency.py $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/load.py $(if $(QUICK),--quick)
-	$(BIN)/python benchmarks/batch.py $(if $(QUICK),--n 48)
+	$(BIN)/python benchmarks/batch.py $(if $(QUICK),--rounds 1)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info

@@ -2,19 +2,23 @@
 
 Run from the project root::
 
-    .venv/bin/python benchmarks/batch.py [--n 200] [--out benchmarks/results]
+    .venv/bin/python benchmarks/batch.py [--rounds 3] [--out benchmarks/results]
 
-Photos: the first ``n / 2`` IMDB-WIKI photos of each class (sorted names,
+Photos: ``rounds`` x 64 IMDB-WIKI photos, half of each class (sorted names,
 so the same set every run), classified with the shipped default model into
-a CSV, 16 photos per task as ``facegender batch`` does. For each set-up:
+CSV files, 16 photos per task as ``facegender batch`` does (64 photos: four
+tasks, an even split over two workers). The four set-ups are started first
+and stay up; then each round's 64 photos go through every set-up in turn,
+the order rotating from round to round, so all four share the same
+background load (this machine is often shared). For each set-up:
 
 - ``start``: starting the workers (process spawn, or a LocalCluster of worker
   processes with one thread each) and loading the model in each, measured by
   a 4-photo warm-up run;
-- ``run``: the timed run over all photos on the warm workers (images/s);
+- ``run``: the timed rounds on the warm workers (images/s);
 - ``cold``: start and run together, what one ``facegender batch`` call costs.
 
-Every set-up must write the same rows as the single-process run; the check
+Every set-up must write the same rows as the single-process one; the check
 is in the results. Writes ``batch.{md,json}``.
 """
 
@@ -36,36 +40,75 @@ from facegender.batch_output import read_rows
 from facegender.engine import open_executor
 
 SETUPS = [("local", 1), ("local", 2), ("dask", 1), ("dask", 2)]
+PER_ROUND = 64
 
 
-def photo_folder(n: int, tmp: Path) -> Path:
-    """A folder of links to the first n/2 female and n/2 male IMDB-WIKI photos."""
-    folder = tmp / "photos"
-    for gender in ("female", "male"):
-        (folder / gender).mkdir(parents=True)
-        for p in sorted((DATA / "imdbwiki" / gender).iterdir())[:n // 2]:
-            (folder / gender / p.name).symlink_to(p)
-    return folder
+def photo_folders(rounds: int, tmp: Path) -> list[Path]:
+    """One folder of links per round: the next 32 female and 32 male IMDB-WIKI photos."""
+    per_class = PER_ROUND // 2
+    sources = {g: sorted((DATA / "imdbwiki" / g).iterdir()) for g in ("female", "male")}
+    folders = []
+    for r in range(rounds + 1):  # the extra one, 4 other photos, warms the workers up
+        folder = tmp / f"round{r}"
+        for g, paths in sources.items():
+            (folder / g).mkdir(parents=True)
+            take = paths[r * per_class:(r + 1) * per_class][:2 if r == rounds else per_class]
+            for p in take:
+                (folder / g / p.name).symlink_to(p)
+        folders.append(folder)
+    return folders
 
 
-def measure(kind: str, n: int, folder: Path, warm: Path, tmp: Path) -> dict[str, Any]:
-    """Start, warm up and time one set-up; returns its numbers and its rows."""
-    load = round(os.getloadavg()[0], 2)
-    t0 = time.perf_counter()
-    with open_executor(dask=f"local:{n}") if kind == "dask" else open_executor(n) as ex:
-        opened = time.perf_counter() - t0
-        start = opened + run_batch(warm, tmp / f"warm-{kind}{n}.csv", chunk_size=1,
-                                   executor=ex).seconds
-        summary = run_batch(folder, tmp / f"{kind}{n}.csv", executor=ex)
-    rows = sorted(read_rows(tmp / f"{kind}{n}.csv"),
-                  key=lambda r: (r["path"], -1 if r["face"] is None else r["face"]))
-    return {"setup": f"{kind} {n}", "executor": summary.executor, "workers": n,
-            "start_s": round(start, 2), "run_s": summary.seconds,
-            "images_per_s": round(summary.processed / summary.seconds, 2),
-            "cold_s": round(start + summary.seconds, 2),
-            "cold_images_per_s": round(summary.processed / (start + summary.seconds), 2),
-            "faces": summary.faces, "no_face": summary.no_face, "errors": summary.errors,
-            "failed": summary.failed, "load_1min": load, "_rows": rows}
+def rows_of(paths: list[Path]) -> list[dict[str, Any]]:
+    rows = [r for p in paths for r in read_rows(p)]
+    return sorted(rows, key=lambda r: (r["path"], -1 if r["face"] is None else r["face"]))
+
+
+def run_all(rounds: list[Path], warm: Path, tmp: Path) -> list[dict[str, Any]]:
+    """Start every set-up, then time the rounds with the set-ups taking turns."""
+    res: dict[str, dict[str, Any]] = {}
+    executors = {}
+    try:
+        for kind, n in SETUPS:
+            name = f"{kind} {n}"
+            t0 = time.perf_counter()
+            ex = open_executor(dask=f"local:{n}") if kind == "dask" else open_executor(n)
+            executors[name] = ex
+            opened = time.perf_counter() - t0
+            warm_s = run_batch(warm, tmp / f"warm-{kind}{n}.csv", chunk_size=1,
+                               executor=ex).seconds
+            res[name] = {"setup": name, "executor": ex.description, "workers": n,
+                         "start_s": round(opened + warm_s, 2), "run_s": 0.0, "processed": 0,
+                         "faces": 0, "no_face": 0, "errors": 0, "failed": 0, "loads": [],
+                         "_outs": []}
+        for r, folder in enumerate(rounds):
+            order = list(res)[r % len(res):] + list(res)[:r % len(res)]
+            for name in order:
+                out = tmp / f"{name.replace(' ', '')}-{r}.csv"
+                rec = res[name]
+                rec["loads"].append(round(os.getloadavg()[0], 2))
+                s = run_batch(folder, out, executor=executors[name])
+                rec["run_s"] += s.seconds
+                for k in ("processed", "faces", "no_face", "errors", "failed"):
+                    rec[k] += getattr(s, k)
+                rec["_outs"].append(out)
+            print(f"round {r + 1}/{len(rounds)} done", file=sys.stderr)
+    finally:
+        for ex in executors.values():
+            ex.close()
+    return list(res.values())
+
+
+def finish(results: list[dict[str, Any]]) -> None:
+    """Rates, the rows check against the single-process set-up, no private keys."""
+    reference = rows_of(results[0]["_outs"])
+    for r in results:
+        r["run_s"] = round(r["run_s"], 2)
+        r["images_per_s"] = round(r["processed"] / r["run_s"], 2)
+        r["cold_s"] = round(r["start_s"] + r["run_s"], 2)
+        r["cold_images_per_s"] = round(r["processed"] / r["cold_s"], 2)
+        r["load_1min"] = round(sum(r["loads"]) / len(r["loads"]), 2)
+        r["same_rows"] = rows_of(r.pop("_outs")) == reference
 
 
 def markdown(results: list[dict[str, Any]], m: dict[str, Any], n: int) -> str:
@@ -74,10 +117,11 @@ def markdown(results: list[dict[str, Any]], m: dict[str, Any], n: int) -> str:
     lines = [
         "# Batch throughput: local workers and Dask workers",
         "",
-        f"`benchmarks/batch.py`: {n} IMDB-WIKI photos (the first {n // 2} of each class), "
-        f"shipped eigenface model, CSV output, {DEFAULT_CHUNK_SIZE} photos per task. *start*: "
-        "workers started and the model loaded in each (a 4-photo warm-up); *run*: all photos on "
-        "the warm workers; *cold*: both, what one `facegender batch` call costs.",
+        f"`benchmarks/batch.py`: {n} IMDB-WIKI photos (half of each class) in rounds of "
+        f"{PER_ROUND}, every set-up in turn each round; shipped eigenface model, CSV output, "
+        f"{DEFAULT_CHUNK_SIZE} photos per task. *start*: workers started and the model loaded "
+        "in each (a 4-photo warm-up); *run*: all rounds on the warm workers; *cold*: both, "
+        "what one `facegender batch` call over these photos costs.",
         "",
         machine_line(m),
         "",
@@ -98,11 +142,12 @@ def markdown(results: list[dict[str, Any]], m: dict[str, Any], n: int) -> str:
         "",
         f"Two workers over one: local {two_local:.2f}×, Dask {two_dask:.2f}×. Dask over the "
         f"local pool at 2 workers: {dask_vs_local:.2f}×. The ceiling is 2× on this "
-        f"{m['cores']}-core machine, lower when other work shares it: the last column is the "
-        "load average as each set-up started; above the core count, other processes took a "
-        "share of the cores. Each photo is a separate detection, so the work splits evenly; "
-        "the start-up (spawning interpreters that import OpenCV and scikit-learn, then "
-        "loading the model) is paid once per run and amortised by more photos.",
+        f"{m['cores']}-core machine, and lower when other work shares it: the last column is "
+        "the mean load average as the set-up's rounds started; above the core count, other "
+        "processes held a share of the cores. Each photo is its own detection, so the work "
+        "splits evenly; the start-up (spawning interpreters that import OpenCV and "
+        "scikit-learn, then loading the model) is paid once per call and amortised by more "
+        "photos.",
         "",
     ]
     return "\n".join(lines)
@@ -110,29 +155,21 @@ def markdown(results: list[dict[str, Any]], m: dict[str, Any], n: int) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=200, help="photos (half of each class)")
+    ap.add_argument("--rounds", type=int, default=3, help=f"rounds of {PER_ROUND} photos")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     m = machine()
     tmp = Path(tempfile.mkdtemp(prefix="facegender-bench-batch-"))
     try:
-        folder = photo_folder(args.n, tmp)
-        warm = photo_folder(4, tmp / "warm")
-        results = []
-        for kind, n in SETUPS:
-            r = measure(kind, n, folder, warm, tmp)
-            print(f"{r['executor']}: start {r['start_s']:.1f} s, {r['images_per_s']:.2f} "
-                  f"images/s", file=sys.stderr)
-            results.append(r)
+        *rounds, warm = photo_folders(args.rounds, tmp)
+        results = run_all(rounds, warm, tmp)
+        finish(results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for r in results:
-        r["same_rows"] = r["_rows"] == results[0]["_rows"]
-    for r in results:
-        del r["_rows"]
-    write_results(args.out, "batch", {"machine": m, "photos": args.n,
+    n = args.rounds * PER_ROUND
+    write_results(args.out, "batch", {"machine": m, "photos": n, "per_round": PER_ROUND,
                                       "chunk_size": DEFAULT_CHUNK_SIZE, "results": results},
-                  markdown(results, m, args.n))
+                  markdown(results, m, n))
     print((args.out / "batch.md").read_text())
     return 0 if all(r["same_rows"] and not r["failed"] for r in results) else 1
 

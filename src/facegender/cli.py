@@ -45,7 +45,7 @@ def main(verbose: bool) -> None:
 
 @main.group()
 def data() -> None:
-    """Look at labeled photo folders."""
+    """Look at labeled photo folders, or make one from IMDB-WIKI."""
 
 
 @data.command("inspect")
