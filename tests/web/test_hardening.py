@@ -21,6 +21,7 @@ import io
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +276,33 @@ def test_uploads_write_no_file_and_leave_no_fd(tiny_model, tmp_path, two_faces_j
     assert _listing(private_tmp, workdir) == files_before == set()
     assert _open_fds() == fds_before
     assert not any((tmp_path / "jobs").iterdir())  # no video job made by a photo
+
+
+# --- fuzzed API requests (the long run is benchmarks/fuzz_http.py, in make fuzz) -------------
+
+HTTP_CASES = int(os.environ.get("FACEGENDER_FUZZ_HTTP_CASES", "300"))
+
+
+def test_fuzzed_api_requests_keep_the_contract(tiny_model, tmp_path) -> None:
+    """Schemathesis cases from the OpenAPI document plus hand-made abuse: no 5xx, all documented."""
+    from http_fuzz import Report, fuzz_schema, judge, raw_cases
+
+    app = _app(tiny_model, tmp_path)
+    client = app.test_client()
+    spec = client.get("/api/v1/openapi.json").get_json()
+    report = Report()
+    fuzz_schema(spec, lambda case: case.call(app=app), HTTP_CASES, report)
+    generated = report.requests
+    for raw in raw_cases():
+        t0 = time.perf_counter()
+        r = client.open(raw.path, method=raw.method, data=raw.body, headers=raw.headers)
+        problem = judge(spec, raw.doc_path, raw.method, r.status_code, r.data,
+                        r.content_type or "", raw.allowed)
+        report.record(raw.name, r.status_code, time.perf_counter() - t0, problem, raw.name)
+    store = app.extensions["facegender_jobs"]  # let a job a case started end before tmp goes
+    deadline = time.monotonic() + 60
+    while store.sweep() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert report.failures == [], report.failures[:5]
+    assert generated >= 0.8 * HTTP_CASES and report.requests - generated >= 40
+    assert "500" not in report.statuses and report.max_seconds < 30

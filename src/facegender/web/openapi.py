@@ -194,7 +194,7 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
 def _video_paths() -> dict[str, Any]:
     job_id = {"name": "job_id", "in": "path", "required": True,
               "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
-    missing = {"404": _error("No such job, or it expired")}
+    missing = {"404": _error("No such job, or it expired"), "429": COMMON_ERRORS["429"]}
     secured: dict[str, Any] = {"security": [{}, {"apiKey": []}]}
     return {
         "/api/v1/videos": {"post": {
@@ -273,7 +273,8 @@ def spec() -> dict[str, Any]:
                 "summary": "The model manifest", "operationId": "model",
                 "security": [{}, {"apiKey": []}], "parameters": [MODEL_OPTION],
                 "responses": {"200": _ok("Version, sha256, training data, metrics", "Manifest"),
-                              "401": COMMON_ERRORS["401"]}}},
+                              "400": _error("Unknown model name"),
+                              "401": COMMON_ERRORS["401"], "429": COMMON_ERRORS["429"]}}},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document", "operationId": "openapi",
                 "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
