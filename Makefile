@@ -11,7 +11,7 @@ export HOST PORT
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check lint bench train clean browser
+.PHONY: run test check lint bench fuzz train clean browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,19 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/latency.py $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/load.py $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/batch.py $(if $(QUICK),--rounds 1)
+
+## Long robustness runs into benchmarks/results/robustness.{md,json} (about 30 min on 2 cores):
+## 10,000 hypothesis inputs through decode -> detect -> classify, 10,000 schemathesis cases
+## against a live gunicorn, a 5,000-request soak with 2 workers, then pip-audit.
+fuzz: $(STAMP)
+	@$(BIN)/python -c "import pip_audit" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[test,embedding,fuzz]"
+	@mkdir -p test-artifacts
+	FACEGENDER_FUZZ_EXAMPLES=10000 FACEGENDER_FUZZ_STATS=test-artifacts/fuzz-decode.json \
+	  $(BIN)/python -m pytest tests/test_fuzz_decode.py -k any_bytes -q -p no:cacheprovider
+	$(BIN)/python benchmarks/robustness.py decode test-artifacts/fuzz-decode.json
+	$(BIN)/python benchmarks/fuzz_http.py --cases 10000
+	$(BIN)/python benchmarks/soak.py --requests 5000
+	$(BIN)/python benchmarks/robustness.py audit
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info

@@ -67,14 +67,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(workers: int, port: int) -> subprocess.Popen[bytes]:
-    """The ``make run`` gunicorn, with the rate limiter and worker recycling off."""
+def start_server(workers: int, port: int, extra_env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """The ``make run`` gunicorn, with the rate limiter and worker recycling off.
+
+    ``extra_env`` and ``cwd`` let benchmarks/soak.py point TMPDIR and the working
+    directory at folders it lists before and after.
+    """
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
            "WEB_CONCURRENCY": str(workers), "FACEGENDER_RATELIMIT_ENABLED": "false",
-           "GUNICORN_CMD_ARGS": "--max-requests 0 --access-logfile /dev/null"}
+           "GUNICORN_CMD_ARGS": "--max-requests 0 --access-logfile /dev/null",
+           **(extra_env or {})}
     cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--config",
            "python:facegender.web.gunicorn_conf", "facegender.web:create_app()"]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    return subprocess.Popen(cmd, cwd=cwd or ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
 
