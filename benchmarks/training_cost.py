@@ -78,32 +78,44 @@ def run_measured(cmd: list[str], timeout: float) -> dict[str, Any]:
     return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak / 2**20, 1)}
 
 
-def one_run(fraction: float, quick: bool, timeout: float) -> dict[str, Any]:
-    """Train on ``fraction`` of imdbwiki in a scratch folder; cost and accuracy reached."""
+def one_run(fraction: float, quick: bool, timeout: float, resume: bool) -> dict[str, Any]:
+    """Train on ``fraction`` of imdbwiki in a scratch folder; cost and accuracy reached.
+
+    The cost is saved in the scratch folder as soon as it is measured; with
+    ``resume`` a finished run's cost and model are reused instead of training
+    again (a long run killed later need not be repeated).
+    """
+    work = SCRATCH / f"fraction-{fraction:.2f}"
+    saved = work / "cost.json"
+    if resume and saved.is_file() and (work / "model" / "manifest.json").is_file():
+        cost = json.loads(saved.read_text())
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        data = subset_folder(DATA / "imdbwiki", fraction, work / "data")
+        cmd = [str(ROOT / ".venv" / "bin" / "facegender"), "train", "--data", str(data),
+               "--out", str(work / "model"), "--crops", str(work / "crops"), "--seed", "0",
+               *(["--quick"] if quick else [])]
+        load_before = [round(x, 2) for x in psutil.getloadavg()]
+        cost = {**run_measured(cmd, timeout), "load_before": load_before,
+                "load_after": [round(x, 2) for x in psutil.getloadavg()]}
+        saved.write_text(json.dumps(cost) + "\n")
+    return {"fraction": fraction, **cost, **accuracy_reached(work), "crops": str(work / "crops")}
+
+
+def accuracy_reached(work: Path) -> dict[str, Any]:
+    """A trained run's own test split figures and pixabay-external end to end."""
     from facegender.assess import evaluate_folder
     from facegender.persist import load_model
 
-    work = SCRATCH / f"fraction-{fraction:.2f}"
-    shutil.rmtree(work, ignore_errors=True)
-    data = subset_folder(DATA / "imdbwiki", fraction, work / "data")
-    cmd = [str(ROOT / ".venv" / "bin" / "facegender"), "train", "--data", str(data),
-           "--out", str(work / "model"), "--crops", str(work / "crops"), "--seed", "0",
-           *(["--quick"] if quick else [])]
-    load_before = [round(x, 2) for x in psutil.getloadavg()]
-    cost = run_measured(cmd, timeout)
     manifest = json.loads((work / "model" / "manifest.json").read_text())
     td, test = manifest["training_data"], manifest["metrics"]["test"]
-    model = load_model(work / "model")
-    external = evaluate_folder(model, DATA / "pixabay-external", workers=2)
-    return {"fraction": fraction, **cost, "load_before": load_before,
-            "load_after": [round(x, 2) for x in psutil.getloadavg()],
-            "photos": td["photos"], "faces": td["faces"], "split": td["split"],
+    external = evaluate_folder(load_model(work / "model"), DATA / "pixabay-external", workers=2)
+    return {"photos": td["photos"], "faces": td["faces"], "split": td["split"],
             "train_seconds_in_manifest": manifest["train_seconds"],
             "test_balanced_accuracy": test["balanced_accuracy"],
             "test_balanced_accuracy_ci95": test["balanced_accuracy_ci95"],
             "pixabay_balanced_accuracy": external["balanced_accuracy"],
-            "pixabay_balanced_accuracy_ci95": external["balanced_accuracy_ci95"],
-            "crops": str(work / "crops")}
+            "pixabay_balanced_accuracy_ci95": external["balanced_accuracy_ci95"]}
 
 
 def fill_crop_cache(crops: Path) -> None:
@@ -123,15 +135,21 @@ def to_markdown(rows: list[dict[str, Any]], m: dict[str, Any], quick: bool) -> s
              "imdbwiki, " + ("**quick grid** (`--quick`), " if quick else "the full grid, ")
              + "2 cores shared with other work. Peak memory: the whole process tree's "
              "resident memory.", "",
-             "| share | photos | faces (train/val/test) | time | peak memory | test balanced "
-             "accuracy | pixabay-external balanced accuracy |", "|---|---|---|---|---|---|---|"]
+             "| share | photos | faces (train/val/test) | time | peak memory | load avg "
+             "before → after | test balanced accuracy | pixabay-external balanced accuracy |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         s = r["split"]
+        load = (f"{r['load_before'][0]} → {r['load_after'][0]}" if r.get("load_before")
+                else "not recorded")
         lines.append(
             f"| {r['fraction']:.2f} | {r['photos']} | {r['faces']} ({s['train']}/"
             f"{s['validation']}/{s['test']}) | {r['seconds']:.0f} s | {r['peak_rss_mb']:.0f} MB | "
+            f"{load} | "
             f"{r['test_balanced_accuracy']:.3f} {ci(r['test_balanced_accuracy_ci95'])} | "
             f"{r['pixabay_balanced_accuracy']:.3f} {ci(r['pixabay_balanced_accuracy_ci95'])} |")
+    notes = sorted({r["note"] for r in rows if r.get("note")})
+    lines += [""] + [f"Note: {n}." for n in notes] if notes else []
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
         growth = b["fraction"] / a["fraction"]
@@ -170,13 +188,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     ap.add_argument("--quick", action="store_true", help="tiny grid (a smoke test of cost)")
-    ap.add_argument("--timeout", type=float, default=1800, help="seconds per run")
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds per run")
+    ap.add_argument("--resume", action="store_true",
+                    help="reuse runs already measured in the scratch folder")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     m = machine()
     rows = []
     for fraction in sorted(args.fractions):
-        rows.append(one_run(fraction, args.quick, args.timeout))
+        rows.append(one_run(fraction, args.quick, args.timeout, args.resume))
         print(f"{fraction:.2f}: {rows[-1]['seconds']:.0f} s, {rows[-1]['peak_rss_mb']:.0f} MB, "
               f"test bacc {rows[-1]['test_balanced_accuracy']:.3f}", flush=True)
         if fraction >= 1 and not args.quick:
