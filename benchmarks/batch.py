@@ -150,6 +150,11 @@ def markdown(results: list[dict[str, Any]], m: dict[str, Any], n: int) -> str:
         "photos.",
         "",
     ]
+    busiest = max(r["load_1min"] for r in results)
+    if busiest > m["cores"]:
+        lines += [f"**Measured on a busy machine** (load up to {busiest:.1f} on {m['cores']} "
+                  "cores): the ratios show the contention more than the scaling; run it again "
+                  "on an idle machine before drawing conclusions.", ""]
     return "\n".join(lines)
 
 
