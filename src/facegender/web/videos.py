@@ -101,18 +101,20 @@ def get_job(job_id: str) -> Any:
     return jsonify(_api_view(store().get(job_id)))
 
 
-@api_bp.get("/<job_id>/video")
-def get_video(job_id: str) -> Any:
-    """The annotated H.264 MP4 (range requests supported)."""
+def send_video(job_id: str) -> Any:
+    """The annotated H.264 MP4, with range requests so a ``<video>`` element can seek."""
     return send_file(store().file(job_id, "annotated.mp4"), mimetype="video/mp4",
                      conditional=True, max_age=0)
 
 
-@api_bp.get("/<job_id>/frames")
-def get_frames(job_id: str) -> Any:
+def send_frames(job_id: str) -> Any:
     """Every analysed frame's faces, one JSON object per line."""
     return send_file(store().file(job_id, "frames.jsonl"), mimetype="application/x-ndjson",
                      max_age=0)
+
+
+api_bp.add_url_rule("/<job_id>/video", "get_video", send_video)
+api_bp.add_url_rule("/<job_id>/frames", "get_frames", send_frames)
 
 
 @api_bp.delete("/<job_id>")
@@ -162,16 +164,8 @@ def job_status(job_id: str) -> Any:
     return jsonify(store().public(status, url_for("videos.job_page", job_id=job_id)))
 
 
-@pages_bp.get("/videos/<job_id>/video")
-def job_video(job_id: str) -> Any:
-    return send_file(store().file(job_id, "annotated.mp4"), mimetype="video/mp4",
-                     conditional=True, max_age=0)
-
-
-@pages_bp.get("/videos/<job_id>/frames")
-def job_frames(job_id: str) -> Any:
-    return send_file(store().file(job_id, "frames.jsonl"), mimetype="application/x-ndjson",
-                     max_age=0)
+pages_bp.add_url_rule("/videos/<job_id>/video", "job_video", send_video)
+pages_bp.add_url_rule("/videos/<job_id>/frames", "job_frames", send_frames)
 
 
 @pages_bp.post("/videos/<job_id>/delete")

@@ -46,30 +46,12 @@
   form.addEventListener("submit", function (e) {
     if (!input.files.length) { return; }
     e.preventDefault();
-    var xhr = new XMLHttpRequest();
-    xhr.open("POST", form.action);
-    wrap.classList.remove("d-none");
-    button.disabled = true;
-    button.textContent = "Analyzing…";
-    xhr.upload.addEventListener("progress", function (ev) {
-      if (ev.lengthComputable) {
-        var pct = Math.round(100 * ev.loaded / ev.total);
-        bar.value = pct;
-        wrap.setAttribute("aria-valuenow", String(pct));
-      }
-    });
-    xhr.onload = function () {
-      document.open();
-      document.write(xhr.responseText);
-      document.close();
-      history.pushState(null, "", form.action);
-    };
-    xhr.onerror = function () {
-      button.disabled = false;
-      button.textContent = "Analyze";
-      wrap.classList.add("d-none");
-      alert("The upload failed: check your connection and try again.");
-    };
-    xhr.send(new FormData(form));
+    window.facegenderSendForm(form, { wrap: wrap, bar: bar, button: button, busyText: "Analyzing…" },
+      function (xhr) {
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+        history.pushState(null, "", form.action);
+      });
   });
 })();

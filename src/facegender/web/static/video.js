@@ -13,30 +13,16 @@
     form.addEventListener("submit", function (e) {
       if (!input.files.length) { return; }
       e.preventDefault();
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action);
-      wrap.classList.remove("d-none");
-      button.disabled = true;
-      button.textContent = "Uploading…";
-      xhr.upload.addEventListener("progress", function (ev) {
-        if (ev.lengthComputable) { bar.value = Math.round(100 * ev.loaded / ev.total); }
-      });
-      xhr.onload = function () {
-        if (xhr.responseURL && xhr.status === 200 && xhr.responseURL !== form.action) {
-          window.location.assign(xhr.responseURL);  // the job page the POST redirected to
-        } else {  // an error page: show it
-          document.open();
-          document.write(xhr.responseText);
-          document.close();
-        }
-      };
-      xhr.onerror = function () {
-        button.disabled = false;
-        button.textContent = "Upload and analyze";
-        wrap.classList.add("d-none");
-        alert("The upload failed: check your connection and try again.");
-      };
-      xhr.send(new FormData(form));
+      window.facegenderSendForm(form, { wrap: wrap, bar: bar, button: button, busyText: "Uploading…" },
+        function (xhr) {
+          if (xhr.responseURL && xhr.status === 200 && xhr.responseURL !== form.action) {
+            window.location.assign(xhr.responseURL);  // the job page the POST redirected to
+          } else {  // an error page: show it
+            document.open();
+            document.write(xhr.responseText);
+            document.close();
+          }
+        });
     });
   }
 
