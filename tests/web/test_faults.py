@@ -151,10 +151,12 @@ def test_bad_model_stops_start_with_one_clear_line(tiny_model_dir: Path, tmp_pat
 def test_worker_killed_mid_request_is_replaced(tiny_model_dir: Path, tmp_path: Path,
                                                two_faces_jpeg: bytes) -> None:
     port = _free_port()
-    env = _env(tiny_model_dir, port, 2)
+    # The body (20 x 0.56 MB) is over the default 10 MB request limit, which would answer a
+    # quick 413 and close the connection: raise the limit so the worker really analyses.
+    env = _env(tiny_model_dir, port, 2, FACEGENDER_MAX_CONTENT_LENGTH=str(32 * 1024 * 1024))
     with gunicorn(env, tmp_path / "gunicorn.log") as proc:
         before = workers_of(proc.pid)
-        # A slow request: 20 copies of a real photo in one batch (seconds of work).
+        # A slow request: 20 copies of a 2000x1428 photo in one batch (~3 s of work).
         b = "faultsboundary"
         parts = [(f"--{b}\r\nContent-Disposition: form-data; name=\"images\"; filename="
                   f"\"p{i}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode() + two_faces_jpeg
@@ -179,17 +181,22 @@ def test_worker_killed_mid_request_is_replaced(tiny_model_dir: Path, tmp_path: P
         sender.start()
 
         def serving_worker() -> int | None:
+            if "seconds" in outcome:  # the request ended before we saw it: say how
+                pytest.fail(f"the request ended before the kill: {outcome}")
             for pid in before:
                 for c in psutil.Process(pid).net_connections(kind="tcp"):
                     if c.raddr and c.raddr.port == client_port:
                         return pid
             return None
 
-        victim = wait_for(serving_worker, 20, "the worker holding our connection")
-        time.sleep(0.5)  # well inside the request: the upload is read, analysis running
-        os.kill(victim, signal.SIGKILL)
-        sender.join(timeout=30)
-        conn.close()
+        try:
+            victim = wait_for(serving_worker, 20, "the worker holding our connection")
+            time.sleep(0.5)  # well inside the request: the upload is read, analysis running
+            assert "seconds" not in outcome, f"the request ended before the kill: {outcome}"
+            os.kill(victim, signal.SIGKILL)
+            sender.join(timeout=30)
+        finally:
+            conn.close()
         assert not sender.is_alive(), "the client hung after its worker was killed"
         assert "error" in outcome and outcome["seconds"] < 30, outcome
 
