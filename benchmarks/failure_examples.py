@@ -10,10 +10,13 @@ ordered by how confidently it was wrong:
 
 - children: UTKFace photos of ages 0-9 (labels.csv);
 - low light: photos whose face region is darkest (mean gray);
-- profile faces: the largest yaw estimate from dlib's 5-point landmarks
-  (how unequal the two eye-to-nose distances are);
-- occlusion: chosen by eye among the remaining errors on a contact sheet
-  (``--sheet`` writes it), named in :data:`OCCLUSION`.
+- profile faces and occlusion: chosen by eye among the ``pixabay-external``
+  errors on a contact sheet (``--sheet`` writes it), named in :data:`PROFILE`
+  and :data:`OCCLUSION`. Most of these are photos where no face was found
+  at all (a frontal detector does not see a profile or a face behind dark
+  glasses), which a yaw estimate from landmarks cannot rank, because there
+  are no landmarks without a face box; the yaw estimate from dlib's 5-point
+  landmarks fills the profile strip up when fewer are named.
 
 Each PNG is one strip of up to four 96 px face crops, captioned with the
 truth and all three answers (eigenface, embedding, peer) on that photo.
@@ -39,8 +42,13 @@ from facegender.preprocess import crop_face
 PREDICTIONS = Path("/tmp/facegender-bench/predictions.json")
 SETS = ("utkface held-out test part of embedding (end to end)",
         "pixabay-external (end to end; never trained or tuned on)")
-#: Picked by eye from the contact sheet of the eigen-face model's pixabay errors.
-OCCLUSION: tuple[str, ...] = ()
+#: Picked by eye from the contact sheet of the eigen-face model's pixabay errors
+#: (``--sheet``, 2026-12-02): faces turned to the side, and faces behind dark glasses
+#: or a hand.
+PROFILE: tuple[str, ...] = ("girl-7288857_1280.jpg", "the-little-girl-1527959_1280.jpg",
+                            "male-3184000_1280.jpg", "man-505353_1280.jpg")
+OCCLUSION: tuple[str, ...] = ("man-109159_1280.jpg", "man-6060370_1280.jpg",
+                              "old-man-6604243_1280.jpg", "young-3344126_1280.jpg")
 SIZE = 96
 
 
@@ -62,7 +70,12 @@ def face_crop(path: str) -> np.ndarray:
     """The largest face (Haar, with the serving margin) of a photo, or the whole photo."""
     image = read_image(path)
     boxes = default_detector().detect(image)
-    face = crop_face(image, boxes[0]) if boxes else image
+    if boxes:
+        face = crop_face(image, boxes[0])
+    else:  # no face found: the photo's centre square, not a squashed whole photo
+        h, w = image.shape[:2]
+        side = min(h, w)
+        face = image[(h - side) // 2:(h + side) // 2, (w - side) // 2:(w + side) // 2]
     return cv2.resize(face, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
 
 
@@ -139,10 +152,11 @@ def pick(errs: list[dict[str, Any]], k: int = 4) -> dict[str, list[dict[str, Any
     children = take([e for e in found if ages.get(e["path"], 99) <= 9])
     gray = {e["path"]: darkness(e["path"]) for e in found}
     dark = take(sorted((e for e in found if gray[e["path"]] < 70), key=lambda e: gray[e["path"]]))
+    occluded = take([e for e in errs if Path(e["path"]).name in OCCLUSION])
+    named = [e for e in errs if Path(e["path"]).name in PROFILE]
     turned = {e["path"]: yaw(e["path"]) for e in found if "pixabay" in e["set"]}
-    profile = take(sorted((e for e in found if turned.get(e["path"], 0) > 0.25),
-                          key=lambda e: -turned[e["path"]]))
-    occluded = take([e for e in found if Path(e["path"]).name in OCCLUSION])
+    profile = take(named + sorted((e for e in found if turned.get(e["path"], 0) > 0.15),
+                                  key=lambda e: -turned[e["path"]]))
     return {"children": children, "low_light": dark, "profile": profile, "occlusion": occluded}
 
 
