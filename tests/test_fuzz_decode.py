@@ -175,3 +175,14 @@ def test_float_tiff_with_inf_or_nan_decodes(values: list[float], tiny_model, det
 
     arr = np.array([values * 8] * 16, np.float32)
     assert check_one(_save(Image.fromarray(arr), "TIFF"), tiny_model, detector) == "decoded"
+
+
+def test_float_tiff_with_a_signalling_nan_decodes(tiny_model, detector) -> None:
+    """A signalling NaN (found by the 10,000-example run) warned 'invalid value' on widening."""
+    from PIL import Image
+
+    from fuzz_inputs import _save
+
+    bits = np.array([[0x7F800001, 0x3F800000] * 8] * 16, np.uint32)  # sNaN, 1.0
+    arr = bits.view(np.float32)
+    assert check_one(_save(Image.fromarray(arr), "TIFF"), tiny_model, detector) == "decoded"

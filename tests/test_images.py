@@ -116,3 +116,23 @@ def test_byte_limit(rgb: Image.Image) -> None:
 def test_read_image_missing_file(tmp_path) -> None:
     with pytest.raises(UnsupportedMedia, match="no such file"):
         read_image(tmp_path / "nope.jpg")
+
+
+@pytest.mark.parametrize(("mode", "kw", "chunk"), [
+    ("RGB", {"quality": 70}, b"VP8 "), ("RGB", {"lossless": True}, b"VP8L"),
+    ("RGBA", {"quality": 70}, b"VP8X"),  # lossy with alpha needs the extended format
+], ids=["lossy", "lossless", "extended"])
+def test_webp_size_read_from_the_header(rgb: Image.Image, mode: str, kw: dict,
+                                        chunk: bytes) -> None:
+    """Our own WebP header reading, so a huge canvas is refused the same with any Pillow."""
+    from facegender.images import webp_size
+
+    img = rgb.resize((123, 77))
+    if mode == "RGBA":
+        img.putalpha(128)  # a real alpha channel; an opaque one is dropped by the encoder
+    data = _encode(img, "WEBP", **kw)
+    assert data[12:16] == chunk
+    assert webp_size(data) == (123, 77)
+    img = rgb.resize((123, 77))
+    assert webp_size(_encode(img, "PNG")) is None
+    assert webp_size(b"RIFF\x00\x00\x00\x00WEBP") is None  # too short to hold a size

@@ -71,6 +71,12 @@ def decode_image(
     if not data:
         raise UnsupportedMedia("the file is empty (0 bytes); send a JPEG, PNG, WebP, ... image")
     _register_heif()
+    webp = webp_size(data)
+    if webp is not None and webp[0] * webp[1] > max_pixels:
+        raise UnprocessableImage(
+            f"image is {webp[0]}x{webp[1]} = {webp[0] * webp[1]:,} pixels; "
+            f"the limit is {max_pixels:,}"
+        )
     try:
         with warnings.catch_warnings():
             # Pillow warns on large images; our own pixel check below decides.
@@ -120,6 +126,29 @@ def decode_image(
     return np.ascontiguousarray(arr[:, :, ::-1])
 
 
+def webp_size(data: bytes) -> tuple[int, int] | None:
+    """The width and height a WebP file's first chunk claims, or None if it is no WebP.
+
+    Read here and not by Pillow because some Pillow versions (12.x) create
+    libwebp's decoder while opening, before the size can be checked, and refuse
+    a huge canvas as "could not create decoder object": the same upload would be
+    "not an image" with one Pillow and "too many pixels" with another.
+    """
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":  # extended: 24-bit canvas width-1 and height-1
+        return (1 + int.from_bytes(data[24:27], "little"),
+                1 + int.from_bytes(data[27:30], "little"))
+    if chunk == b"VP8L" and data[20] == 0x2F:  # lossless: 14-bit width-1, height-1
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # lossy key frame
+        return (int.from_bytes(data[26:28], "little") & 0x3FFF,
+                int.from_bytes(data[28:30], "little") & 0x3FFF)
+    return None
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Bring any Pillow mode to 8-bit RGB, compositing alpha over white."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -128,8 +157,12 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         hi = hi if hi > 0 else 1.0  # 32-bit "I" may be all negative
         img = Image.fromarray(np.clip(arr * (255.0 / hi), 0, 255).astype(np.uint8), mode="L")
     elif img.mode == "F":
-        # a float TIFF may hold inf or NaN: they would make the scaling NaN everywhere
-        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        # a float TIFF may hold inf or NaN: they would make the scaling NaN everywhere; a
+        # signalling NaN also raises the FPU's "invalid" flag when widened to float64
+        # (found by tests/test_fuzz_decode.py): nothing is wrong, it becomes 0 below
+        with np.errstate(invalid="ignore"):
+            arr = np.asarray(img, dtype=np.float64)
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
         lo, hi = float(arr.min()), float(arr.max())
         scaled = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
         img = Image.fromarray(scaled.astype(np.uint8), mode="L")
