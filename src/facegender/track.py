@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .types import GENDERS, Box, Face, Prediction
+from .types import GENDERS, Box, Face, Predicted, Prediction
 
 
 def iou_matrix(a: list[Box], b: list[Box]) -> np.ndarray:
@@ -57,7 +57,7 @@ def greedy_match(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
 
 
 @dataclass(eq=False)
-class Track:
+class Track(Predicted):
     """One face followed over time; times in seconds from the start of the video."""
 
     track_id: int
@@ -91,14 +91,6 @@ class Track:
         p_f, p_m = (float(v) for v in self.probabilities)
         return Prediction(GENDERS[int(p_m > p_f)], p_f, p_m,
                           uncertain=max(p_f, p_m) < self.uncertain_below)
-
-    @property
-    def gender(self) -> str:
-        return self.prediction.gender
-
-    @property
-    def confidence(self) -> float:
-        return self.prediction.confidence
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -8,7 +8,7 @@ top-left corner, ``w`` and ``h`` positive, the box fully inside the image.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -68,8 +68,29 @@ class Prediction:
         }
 
 
+class Predicted:
+    """``gender`` and ``confidence`` read from a ``prediction``: faces and tracks alike.
+
+    A face stores its prediction, a track works it out from its frames; the
+    declaration exists for type checkers only, so it leaves a dataclass field of
+    the same name alone at run time.
+    """
+
+    if TYPE_CHECKING:
+        @property
+        def prediction(self) -> Prediction: ...
+
+    @property
+    def gender(self) -> str:
+        return self.prediction.gender
+
+    @property
+    def confidence(self) -> float:
+        return self.prediction.confidence
+
+
 @dataclass(frozen=True)
-class Face:
+class Face(Predicted):
     """One detected and classified face.
 
     ``crop`` is the model input as a ``(100, 100)`` float array in [0, 1] and
@@ -81,14 +102,6 @@ class Face:
     prediction: Prediction
     crop: np.ndarray | None = field(default=None, repr=False, compare=False)
     reconstruction: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def gender(self) -> str:
-        return self.prediction.gender
-
-    @property
-    def confidence(self) -> float:
-        return self.prediction.confidence
 
     def to_dict(self) -> dict[str, Any]:
         return {"box": self.box.to_dict(), **self.prediction.to_dict()}
