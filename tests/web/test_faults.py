@@ -251,3 +251,46 @@ def test_video_job_of_a_killed_worker_fails_and_its_files_go(
         assert status == 404 and json.loads(raw)["error"]["code"] == "not_found"
         status, _ = _request(port, "DELETE", f"/api/v1/videos/{job_id}")
         assert status == 204 and not job_dir.exists()
+
+
+# --- requests gunicorn refuses before the app ---------------------------------------------------
+
+def _raw(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes, read the whole answer (the server closes the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(data)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_server_refusals_use_the_error_envelope(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """414, 431 and 400 come from gunicorn itself: JSON envelope, documented in OpenAPI."""
+    port = _free_port()
+    with gunicorn(_env(tiny_model_dir, port, 1), tmp_path / "gunicorn.log"):
+        long_query = b"POST /api/v1/analyze?min_face_size=" + b"9" * 5000 + b" HTTP/1.1\r\n"
+        many_headers = b"".join(b"X-H%d: v\r\n" % i for i in range(120))
+        cases = {
+            414: long_query + b"Host: x\r\nContent-Length: 0\r\n\r\n",
+            431: b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n" + many_headers + b"\r\n",
+            400: b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        }
+        spec = json.loads(_request(port, "GET", "/api/v1/openapi.json")[1])
+        for want, data in cases.items():
+            status, headers, body = _raw(port, data)
+            assert status == want, body[:200]
+            assert headers["Content-Type"] == "application/json"
+            envelope = json.loads(body)
+            assert set(envelope) == {"error", "request_id"} and envelope["error"]["message"]
+            assert envelope["error"]["code"] == {414: "uri_too_long", 431:
+                                                 "header_fields_too_large", 400: "bad_request"
+                                                 }[want]
+            path = "/api/v1/analyze" if want == 414 else "/api/v1/health"
+            method = "post" if want == 414 else "get"
+            assert str(want) in spec["paths"][path][method]["responses"]
+        # and the server goes on serving
+        assert _request(port, "GET", "/api/v1/health")[0] == 200

@@ -1,7 +1,8 @@
 """gunicorn settings for ``make run``: loopback by default, the model loaded once (preload).
 
 HOST and PORT choose the address (default 127.0.0.1:8000); WEB_CONCURRENCY the
-number of worker processes (default 2).
+number of worker processes (default 2); FACEGENDER_OPENCV_THREADS the threads
+OpenCV may use in each worker (unset: OpenCV's default, one per core).
 """
 
 import os
@@ -22,6 +23,24 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 def when_ready(server):  # noqa: ANN001 - gunicorn hook
     server.log.info("facegender is serving on http://%s/", bind)
     print(f"facegender: open http://{bind}/ in your browser", flush=True)
+
+
+def post_fork(server, worker):  # noqa: ANN001, ARG001 - gunicorn hook
+    """Per worker: gunicorn's own refusals (414, 431, 400) in the JSON envelope, and
+    OpenCV's threads limited when FACEGENDER_OPENCV_THREADS says so.
+
+    OpenCV spreads one face search over every core; with several workers on few
+    cores their threads compete. Set in each worker after the fork, because the
+    thread pool belongs to the process.
+    """
+    from facegender.web.server_errors import install
+
+    install()
+    threads = os.environ.get("FACEGENDER_OPENCV_THREADS", "").strip()
+    if threads:
+        import cv2
+
+        cv2.setNumThreads(int(threads))
 
 
 def _start_error_in_one_line(kind, exc, tb):  # noqa: ANN001 - sys.excepthook signature

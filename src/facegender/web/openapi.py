@@ -186,6 +186,23 @@ COMMON_ERRORS = {
 }
 
 
+#: Refused by the server (gunicorn) before the app, on any operation; the same envelope.
+SERVER_ERRORS = {
+    "400": _error("Malformed HTTP request"),
+    "414": _error("Request line (method, path and query) over 4,094 bytes"),
+    "431": _error("Too many request headers (over 100), or one over 8,190 bytes"),
+}
+
+
+def _with_server_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation also documents what the server itself may answer."""
+    for item in paths.values():
+        for op in item.values():
+            for status, response in SERVER_ERRORS.items():
+                op["responses"].setdefault(status, response)
+    return paths
+
+
 def _ok(description: str, schema: str) -> dict[str, Any]:
     return {"description": description,
             "content": {"application/json": {"schema": _ref(schema)}}}
@@ -252,7 +269,7 @@ def spec() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "components": {"schemas": SCHEMAS, "securitySchemes": {
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
-        "paths": {
+        "paths": _with_server_errors({
             "/api/v1/analyze": {"post": {
                 "summary": "Analyze one image", "operationId": "analyze",
                 "security": [{}, {"apiKey": []}], "parameters": OPTIONS, "requestBody": image_body,
@@ -279,5 +296,5 @@ def spec() -> dict[str, Any]:
                 "summary": "This document", "operationId": "openapi",
                 "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
             **_video_paths(),
-        },
+        }),
     }
