@@ -21,22 +21,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
-
-APP = "facegender.web:create_app()"
-CONF = "python:facegender.web.gunicorn_conf"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from live_server import APP, CONF, free_port, gunicorn, wait_for, workers_of
+from live_server import request as _request
 
 
 def _env(model: Path | str, port: int, workers: int, **extra: str) -> dict[str, str]:
@@ -45,67 +36,11 @@ def _env(model: Path | str, port: int, workers: int, **extra: str) -> dict[str, 
             "FACEGENDER_EXTRA_MODELS": "", "FACEGENDER_RATELIMIT_ENABLED": "false", **extra}
 
 
-def _request(port: int, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
-
-
 def _multipart(field: str, filename: str, data: bytes, ctype: str) -> tuple[bytes, dict[str, str]]:
     b = "faultsboundary"
     body = (f"--{b}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\""
             f"\r\nContent-Type: {ctype}\r\n\r\n").encode() + data + f"\r\n--{b}--\r\n".encode()
     return body, {"Content-Type": f"multipart/form-data; boundary={b}"}
-
-
-def workers_of(master: int) -> list[int]:
-    """The gunicorn worker pids: the master's direct children."""
-    return sorted(p.pid for p in psutil.Process(master).children())
-
-
-def wait_for(cond: Any, timeout: float, what: str) -> Any:
-    """Poll ``cond()`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Start gunicorn, wait for ``/api/v1/health`` and the workers, stop it afterwards."""
-    port = int(env["PORT"])
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", CONF, APP],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        def ready() -> bool:
-            if proc.poll() is not None:
-                pytest.fail(f"gunicorn exited {proc.returncode}:\n{log.read_text()[-2000:]}")
-            try:
-                return _request(port, "GET", "/api/v1/health", timeout=2)[0] == 200
-            except OSError:
-                return False
-
-        wait_for(ready, 90, "gunicorn to answer /api/v1/health")
-        want = int(env["WEB_CONCURRENCY"])
-        wait_for(lambda: len(workers_of(proc.pid)) == want, 60, f"{want} workers")
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a hung master
-            proc.kill()
-            proc.wait()
 
 
 # --- start-up --------------------------------------------------------------------------------
@@ -132,7 +67,7 @@ def _bad_manifest(model_dir: Path, dest: Path) -> Path:
 def test_bad_model_stops_start_with_one_clear_line(tiny_model_dir: Path, tmp_path: Path,
                                                     make: Any, words: str) -> None:
     model = make(tiny_model_dir, tmp_path / "model")
-    env = _env(model, _free_port(), 1)
+    env = _env(model, free_port(), 1)
     t0 = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "gunicorn", "--config", CONF, APP], env=env,
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -150,7 +85,7 @@ def test_bad_model_stops_start_with_one_clear_line(tiny_model_dir: Path, tmp_pat
 
 def test_worker_killed_mid_request_is_replaced(tiny_model_dir: Path, tmp_path: Path,
                                                two_faces_jpeg: bytes) -> None:
-    port = _free_port()
+    port = free_port()
     # The body (20 x 0.56 MB) is over the default 10 MB request limit, which would answer a
     # quick 413 and close the connection: raise the limit so the worker really analyses.
     env = _env(tiny_model_dir, port, 2, FACEGENDER_MAX_CONTENT_LENGTH=str(32 * 1024 * 1024))
@@ -215,7 +150,7 @@ def test_worker_killed_mid_request_is_replaced(tiny_model_dir: Path, tmp_path: P
 def test_video_job_of_a_killed_worker_fails_and_its_files_go(
     tiny_model_dir: Path, tmp_path: Path, shared_data: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     jobs = tmp_path / "jobs"
     # one worker: after the kill, the replacement is the only one that can answer
     env = _env(tiny_model_dir, port, 1, FACEGENDER_VIDEO_JOBS_DIR=str(jobs))
@@ -270,7 +205,7 @@ def _raw(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
 
 def test_server_refusals_use_the_error_envelope(tiny_model_dir: Path, tmp_path: Path) -> None:
     """414, 431 and 400 come from gunicorn itself: JSON envelope, documented in OpenAPI."""
-    port = _free_port()
+    port = free_port()
     with gunicorn(_env(tiny_model_dir, port, 1), tmp_path / "gunicorn.log"):
         long_query = b"POST /api/v1/analyze?min_face_size=" + b"9" * 5000 + b" HTTP/1.1\r\n"
         many_headers = b"".join(b"X-H%d: v\r\n" % i for i in range(120))
