@@ -166,14 +166,15 @@ def markdown(results: list[dict[str, Any]], m: dict[str, Any], n: int,
     two_local = by["local 2"]["images_per_s"] / by["local 1"]["images_per_s"]
     two_dask = by["dask 2"]["images_per_s"] / by["dask 1"]["images_per_s"]
     dask_vs_local = by["dask 2"]["images_per_s"] / by["local 2"]["images_per_s"]
+    default_threads = max(threads, key=int)
     lines += [
         "",
         f"Two workers over one: local {two_local:.2f}×, Dask {two_dask:.2f}×. Dask over the "
         f"local pool at 2 workers: {dask_vs_local:.2f}×. More workers gain little on this "
         f"{m['cores']}-core machine because one process already uses the cores: detection "
         f"alone runs at {threads['1']:.1f} images/s with OpenCV on one thread and "
-        f"{threads[max(threads, key=int)]:.1f} on its default {max(threads, key=int)} "
-        f"({threads[max(threads, key=int)] / threads['1']:.2f}×), so workers add only the "
+        f"{threads[default_threads]:.1f} on its default {default_threads} "
+        f"({threads[default_threads] / threads['1']:.2f}×), so workers add only the "
         "parts OpenCV does not spread (decoding, cropping, classifying). Workers pay off on "
         "machines with more cores and across machines (a Dask cluster). The last column is "
         "the mean load average as the set-up's rounds started; above the core count, other "

@@ -235,7 +235,7 @@ def to_markdown(data: dict[str, Any]) -> str:
         b, a = r["memory_before"], r["memory_after"]
         cap = " (time cap)" if r["stopped_by_time_cap"] else ""
         lines.append(
-            f"| {r['workers']} | {r.get('opencv_threads', 'default')} | {r['clients']} | "
+            f"| {r['workers']} | {r['opencv_threads']} | {r['clients']} | "
             f"{r['requests']}{cap} | {r['requests_per_s']} |"
             f" {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['p99_ms']:.0f} ms | "
             f"{sum(r['errors'].values())} {r['errors'] or ''} | {b['rss_mb']:.0f} → "
@@ -250,10 +250,10 @@ def to_markdown(data: dict[str, Any]) -> str:
         lines += [f"| {k} | {v} |" for k, v in peer.items()]
         lines += ["", "Server requests/s over the peer's photos/s: " + ", ".join(
             f"{r['workers']} worker{'s' if r['workers'] > 1 else ''} "
-            f"({r.get('opencv_threads', 'default')} OpenCV threads) "
+            f"({r['opencv_threads']} OpenCV threads) "
             f"{r['requests_per_s'] / peer_rate:.2f}x" for r in data["rows"]) + "."]
     two = [r for r in data["rows"] if r["workers"] == 2
-           and r.get("opencv_threads", "default") == "default"]
+           and r["opencv_threads"] == "default"]
     if two:
         r = two[0]
         lines += ["", f"Target: ≥ 40 requests/s with p99 ≤ 250 ms on 2 cores. Measured with 2 "

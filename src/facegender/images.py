@@ -72,11 +72,8 @@ def decode_image(
         raise UnsupportedMedia("the file is empty (0 bytes); send a JPEG, PNG, WebP, ... image")
     _register_heif()
     webp = webp_size(data)
-    if webp is not None and webp[0] * webp[1] > max_pixels:
-        raise UnprocessableImage(
-            f"image is {webp[0]}x{webp[1]} = {webp[0] * webp[1]:,} pixels; "
-            f"the limit is {max_pixels:,}"
-        )
+    if webp is not None:
+        _check_pixels(*webp, max_pixels)
     try:
         with warnings.catch_warnings():
             # Pillow warns on large images; our own pixel check below decides.
@@ -94,11 +91,7 @@ def decode_image(
             width, height = img.size
             if width <= 0 or height <= 0:
                 raise UnprocessableImage(f"image has zero size ({width}x{height})")
-            if width * height > max_pixels:
-                raise UnprocessableImage(
-                    f"image is {width}x{height} = {width * height:,} pixels; "
-                    f"the limit is {max_pixels:,}"
-                )
+            _check_pixels(width, height, max_pixels)
             img.seek(0)  # first frame of an animated GIF / WebP
             img.load()
             img = ImageOps.exif_transpose(img) or img
@@ -124,6 +117,14 @@ def decode_image(
     if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise UnprocessableImage(f"decoded image has an unusable shape {arr.shape}")
     return np.ascontiguousarray(arr[:, :, ::-1])
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """Refuse an image whose header claims more than ``max_pixels``, before decoding it."""
+    if width * height > max_pixels:
+        raise UnprocessableImage(
+            f"image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}"
+        )
 
 
 def webp_size(data: bytes) -> tuple[int, int] | None:

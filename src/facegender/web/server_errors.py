@@ -15,9 +15,11 @@ import json
 import socket
 import uuid
 
-CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long",
-         417: "expectation_failed", 431: "header_fields_too_large",
-         500: "internal_error", 501: "not_implemented"}
+from .errors import HTTP_CODES
+
+#: The app's codes, plus the statuses only gunicorn answers.
+CODES = {**HTTP_CODES, 403: "forbidden", 414: "uri_too_long", 417: "expectation_failed",
+         431: "header_fields_too_large", 501: "not_implemented"}
 
 
 def envelope_response(status: int, reason: str, message: str) -> bytes:
