@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py $(if $(QUICK),--limit 200)
 	$(if $(QUICK),,$(BIN)/python benchmarks/failure_examples.py)
 	$(BIN)/python benchmarks/latency.py $(if $(QUICK),--quick)
+	$(BIN)/python benchmarks/embedding_speed.py $(if $(QUICK),--repeats 3)
 	$(BIN)/python benchmarks/load.py $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/batch.py $(if $(QUICK),--rounds 1)
 
