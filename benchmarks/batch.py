@@ -146,7 +146,7 @@ def markdown(results: list[dict[str, Any]], m: dict[str, Any], n: int,
         "# Batch throughput: local workers and Dask workers",
         "",
         f"`benchmarks/batch.py`: {n} IMDB-WIKI photos (half of each class) in rounds of "
-        f"{PER_ROUND}, every set-up in turn each round; shipped eigenface model, CSV output, "
+        f"{PER_ROUND}, every set-up in turn each round; the shipped default model, CSV output, "
         f"{DEFAULT_CHUNK_SIZE} photos per task. *start*: workers started and the model loaded "
         "in each (a 4-photo warm-up); *run*: all rounds on the warm workers; *cold*: both, "
         "what one `facegender batch` call over these photos costs.",

@@ -5,9 +5,11 @@ Run from the project root::
     .venv/bin/python benchmarks/detection.py [--quick] [--out benchmarks/results]
         [--set scale_factor=1.15 --set min_neighbors=6 ...] [--grid]
 
-Evaluates ``DetectorSettings()`` (the defaults, changed by ``--set``) next to two
-references, the course's plain ``detectMultiScale(gray, 1.1|1.5, 5, minSize=(30, 30))``
-on the unpadded full image, and writes ``detection.md`` and ``detection.json``.
+Evaluates ``DetectorSettings()`` (the defaults, changed by ``--set``), the same
+without the side-view search, the embedding model's detector (dlib's HOG, then the
+tuned Haar search when HOG finds nothing), and two references, the course's plain
+``detectMultiScale(gray, 1.1|1.5, 5, minSize=(30, 30))`` on the unpadded full image,
+and writes ``detection.md`` and ``detection.json``.
 ``--grid`` first searches settings on 2 processes (one OpenCV thread each; times
 are then single-thread and only comparable within the grid) and adds the ranking.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import itertools
 import json
 import multiprocessing as mp
@@ -252,6 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     _IMAGES.update(load_sets(args.quick))
     rows = [("tuned", {"settings": asdict(settings),
                        **evaluate(HaarDetector(settings), _IMAGES)})]
+    if settings.profile_min_neighbors:  # what the side-view search adds, in the same run
+        rows.append(("tuned, no side views", evaluate(
+            HaarDetector(replace(settings, profile_min_neighbors=0)), _IMAGES)))
+    if importlib.util.find_spec("dlib") is not None:  # the embedding model's detector
+        from facegender.embedding import DlibDetector, DlibSettings
+
+        rows.append(("embedding: HOG, then tuned", {"settings": asdict(DlibSettings()), **evaluate(
+            DlibDetector(DlibSettings()), _IMAGES)}))
     if not args.no_baselines:
         rows += [(f"plain {p.scale_factor}", evaluate(p, _IMAGES))
                  for p in (Plain(1.1), Plain(1.5))]

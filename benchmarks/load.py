@@ -86,7 +86,7 @@ def in_process_rates(payloads: list[bytes], rounds: int = 3) -> dict[str, float]
     model, peer = load_model(), Peer()
     runs: dict[str, Any] = {
         NAME: lambda data: peer.faces(decode_image(data)),
-        "facegender eigenface (library)": lambda data: analyze(decode_image(data), model),
+        f"facegender {model.name} (library)": lambda data: analyze(decode_image(data), model),
     }
     for fn in runs.values():  # warm-up: first calls load networks and caches
         fn(jpegs[0])
@@ -198,10 +198,13 @@ def drive(port: int, payloads: list[bytes], n: int, clients: int, cap: float
 
 
 def one_config(workers: int, n: int, cap: float, payloads: list[bytes],
-               opencv_threads: int | None = None) -> dict[str, Any]:
-    """Start, warm (one request per client), measure, stop one server."""
+               threads: int | None = None) -> dict[str, Any]:
+    """Start, warm (one request per client), measure, stop one server.
+
+    ``threads``: FACEGENDER_THREADS for the workers (None: unset, the shipped default).
+    """
     port = free_port()
-    env = {"FACEGENDER_OPENCV_THREADS": str(opencv_threads)} if opencv_threads else None
+    env = {"FACEGENDER_THREADS": str(threads)} if threads is not None else None
     proc = start_server(workers, port, extra_env=env)
     try:
         wait_ready(port, proc)
@@ -214,10 +217,13 @@ def one_config(workers: int, n: int, cap: float, payloads: list[bytes],
     finally:
         proc.terminate()
         proc.wait(30)
-    return {"workers": workers, "opencv_threads": opencv_threads or "default",
+    return {"workers": workers, "threads": THREADS_NAMES.get(threads, threads),
             "clients": clients, **result, "memory_before": before,
             "memory_after": after, "load_before": load_before,
             "load_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+THREADS_NAMES: dict[int | None, str] = {None: "shared out (default)", 0: "a pool per core"}
 
 
 def to_markdown(data: dict[str, Any]) -> str:
@@ -225,17 +231,18 @@ def to_markdown(data: dict[str, Any]) -> str:
     lines = ["# Server under load", "", machine_line(data["machine"]), "",
              "`benchmarks/load.py`: gunicorn (the `make run` config; rate limiter off, worker "
              "recycling off) on 127.0.0.1, POST /api/v1/analyze with real 640x480 JPEGs "
-             "(pixabay-external photos, default eigenface model), a closed loop of 2 client "
+             "(pixabay-external photos, the default model), a closed loop of 2 client "
              "threads per worker on the same 2 cores. Memory: the workers' sum, after a "
              "warm-up, before the first and after the last measured request.", "",
-             "| workers | OpenCV threads per worker | clients | requests | req/s | p50 | p95 | "
-             "p99 | errors | RSS before → after | PSS before → after | load avg before → after |",
+             "| workers | OpenCV + BLAS threads per worker | clients | requests | req/s | p50 | "
+             "p95 | p99 | errors | RSS before → after | PSS before → after | "
+             "load avg before → after |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
         b, a = r["memory_before"], r["memory_after"]
         cap = " (time cap)" if r["stopped_by_time_cap"] else ""
         lines.append(
-            f"| {r['workers']} | {r['opencv_threads']} | {r['clients']} | "
+            f"| {r['workers']} | {r['threads']} | {r['clients']} | "
             f"{r['requests']}{cap} | {r['requests_per_s']} |"
             f" {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['p99_ms']:.0f} ms | "
             f"{sum(r['errors'].values())} {r['errors'] or ''} | {b['rss_mb']:.0f} → "
@@ -250,10 +257,10 @@ def to_markdown(data: dict[str, Any]) -> str:
         lines += [f"| {k} | {v} |" for k, v in peer.items()]
         lines += ["", "Server requests/s over the peer's photos/s: " + ", ".join(
             f"{r['workers']} worker{'s' if r['workers'] > 1 else ''} "
-            f"({r['opencv_threads']} OpenCV threads) "
+            f"({r['threads']} threads) "
             f"{r['requests_per_s'] / peer_rate:.2f}x" for r in data["rows"]) + "."]
     two = [r for r in data["rows"] if r["workers"] == 2
-           and r["opencv_threads"] == "default"]
+           and r["threads"] == THREADS_NAMES[None]]
     if two:
         r = two[0]
         lines += ["", f"Target: ≥ 40 requests/s with p99 ≤ 250 ms on 2 cores. Measured with 2 "
@@ -267,9 +274,9 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=5000, help="per worker count")
     ap.add_argument("--time-cap", type=float, default=600, help="seconds per worker count")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--opencv-threads", type=int, nargs="*", default=[],
-                    help="also run each worker count above 1 with this many OpenCV threads "
-                    "per worker")
+    ap.add_argument("--threads", type=int, nargs="*", default=[],
+                    help="also run each worker count above 1 with FACEGENDER_THREADS set to "
+                    "this (0: OpenCV's and the BLAS's own default, a thread per core each)")
     ap.add_argument("--quick", action="store_true", help="300 requests, 60 s cap")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
@@ -278,7 +285,7 @@ def main() -> int:
     payloads = bodies()
     rows = []
     configs = [(w, None) for w in args.workers]
-    configs += [(w, t) for w in args.workers if w > 1 for t in args.opencv_threads]
+    configs += [(w, t) for w in args.workers if w > 1 for t in args.threads]
     for w, t in configs:
         rows.append(one_config(w, n, cap, payloads, t))
         print({k: rows[-1][k] for k in ("workers", "requests", "requests_per_s", "p99_ms",

@@ -72,7 +72,7 @@ def test_rows_say_what_happened_to_every_file(reference: list[dict]) -> None:
     assert [r["face"] for r in two] == [0, 1] and {r["faces"] for r in two} == {2}
     assert all(abs(r["p_female"] + r["p_male"] - 1) < 1e-3 for r in two)
     assert {r["model"] for r in reference} == {reference[0]["model"]}
-    assert reference[0]["model"].startswith("eigenface:")
+    assert reference[0]["model"].startswith("embedding:")  # the shipped default
 
 
 def test_local_pool_and_dask_give_the_same_rows(photos: Path, cluster: str, tmp_path: Path,
@@ -102,8 +102,8 @@ def test_each_dask_worker_loads_the_model_once(photos: Path, cluster: str,
     with Client(cluster) as client:
         loads = client.run(model_loads)
     assert len(loads) == 2
-    assert all(n.get("eigenface", 0) <= 1 for n in loads.values()), loads
-    assert sum(n.get("eigenface", 0) for n in loads.values()) >= 1
+    assert all(n.get("embedding", 0) <= 1 for n in loads.values()), loads
+    assert sum(n.get("embedding", 0) for n in loads.values()) >= 1
 
 
 def test_resume_after_an_interrupted_run(photos: Path, tmp_path: Path, reference: list[dict],

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from facegender.detect import DetectorSettings, HaarDetector
+from facegender.detect import SIDE_VIEWS, DetectorSettings, HaarDetector
 from facegender.errors import BadRequest
 from facegender.images import read_image
 from facegender.types import Box
@@ -84,3 +85,44 @@ def test_tilted_heads_found_by_the_turned_search(shared_data: Path) -> None:
             found += abs(cx - w / 2) < w / 4 and abs(cy - h / 2) < h / 4
     assert missed_upright >= 4  # the cascade alone misses a head tilted by 28 degrees
     assert found == 5
+
+
+@pytest.mark.parametrize("name", ["female/female_001070.jpg", "male/male_002135.jpg",
+                                  "female/female_000297.jpg"])
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_side_views_found_by_the_profile_search(shared_data: Path, name: str,
+                                                mirrored: bool) -> None:
+    photo = read_image(shared_data / "imdbwiki" / name)
+    if mirrored:  # the profile cascade knows one direction; the mirror search covers the other
+        photo = cv2.flip(photo, 1)
+    assert HaarDetector().detect(photo) == []  # the default: frontal searches only
+    boxes = HaarDetector(SIDE_VIEWS).detect(photo)
+    assert len(boxes) == 1
+    h, w = photo.shape[:2]
+    b = boxes[0]
+    assert b.w > w / 5 and b.x >= 0 and b.x + b.w <= w and b.y + b.h <= h
+    assert abs(b.x + b.w / 2 - w / 2) < w / 3  # the face, near the middle of the portrait
+
+
+def test_profile_search_draws_no_face_on_no_face_photos(shared_data: Path) -> None:
+    det = HaarDetector(replace(SIDE_VIEWS, rotations=()))
+    for path in sorted((shared_data / "detection" / "no_face").glob("*.*")):
+        if path.suffix in (".png", ".jpg"):
+            assert det.detect(read_image(path)) == [], path.name
+
+
+def test_model_recorded_before_the_profile_search_is_served_without_it() -> None:
+    from facegender.analyze import haar_settings
+
+    assert haar_settings({"min_neighbors": 3}).profile_min_neighbors == 0  # e.g. eigenface
+    assert haar_settings({"profile_min_neighbors": 3}).profile_min_neighbors == 3
+
+
+def test_embedding_detector_falls_back_to_side_views(shared_data: Path) -> None:
+    pytest.importorskip("dlib")
+    from facegender.embedding import DlibDetector, DlibSettings
+
+    photo = read_image(shared_data / "imdbwiki" / "female/female_003012.jpg")
+    assert DlibDetector(DlibSettings(haar_fallback=False)).detect(photo) == []
+    assert HaarDetector().detect(photo) == []  # nor the frontal Haar searches
+    assert len(DlibDetector().detect(photo)) == 1

@@ -21,7 +21,7 @@ from facegender.preprocess import preprocess_batch
 @pytest.fixture(scope="module")
 def face_rows(shared_data: Path) -> np.ndarray:
     """Preprocessed crops of the real faces in a few pixabay portraits and a group photo."""
-    model = load_model()
+    model = load_model("eigenface")
     crops = []
     paths = sorted((shared_data / "pixabay-external" / "female").iterdir())[:4] + sorted(
         (shared_data / "pixabay-external" / "male").iterdir())[:4] + [
@@ -36,7 +36,7 @@ def face_rows(shared_data: Path) -> np.ndarray:
 
 
 def test_eigenface_compiled_equals_sklearn(face_rows) -> None:
-    model = load_model()
+    model = load_model("eigenface")
     fast = compile_pipeline(model.pipeline)
     assert fast is not None
     want = model.pipeline.predict_proba(face_rows)
@@ -49,7 +49,7 @@ def test_eigenface_compiled_equals_sklearn(face_rows) -> None:
 
 
 def test_model_uses_it_for_small_batches_only(face_rows, tiny_model) -> None:
-    for model in (load_model(), tiny_model):
+    for model in (load_model("eigenface"), tiny_model):
         many = np.tile(face_rows, (FAST_MAX_ROWS // len(face_rows) + 1, 1))
         assert len(many) > FAST_MAX_ROWS
         np.testing.assert_allclose(model.predict_proba(face_rows),

@@ -96,6 +96,7 @@ def analyze_image(
     detector: Detector | None = None,
     min_face_size: int | None = None,
     reconstruct: bool = False,
+    explainer: GenderModel | None = None,
 ) -> Analysis:
     """Detect, crop, preprocess and classify every face in a BGR image.
 
@@ -108,7 +109,11 @@ def analyze_image(
     min_face_size : int, optional
         Ignore faces smaller than this many original pixels.
     reconstruct : bool
-        Also attach each face's eigen-face reconstruction (eigen-face models only).
+        Also attach each face's eigen-face reconstruction: by ``model`` when it is an
+        eigen-face model, else by ``explainer`` (none when that is not given either).
+    explainer : GenderModel, optional
+        An eigen-face model whose PCA shows what an embedding model's faces look like to
+        the explainable pipeline; it does not change the answers.
 
     Returns
     -------
@@ -127,7 +132,9 @@ def analyze_image(
     t2 = time.perf_counter()
     preds = model.predictions(model.predict_proba(rows)) if crops else []
     t3 = time.perf_counter()
-    recon = model.reconstruct(rows) if reconstruct and crops and not embedding else None
+    pca_model = explainer if embedding else model
+    recon = pca_model.reconstruct(np.stack([c.ravel() for c in crops])) \
+        if reconstruct and crops and pca_model is not None else None
     faces = [
         Face(box=b, prediction=p, crop=c, reconstruction=None if recon is None else recon[i])
         for i, (b, p, c) in enumerate(zip(boxes, preds, crops, strict=True))

@@ -19,6 +19,8 @@ from .errors import BadRequest, FaceGenderError, ModelError, UnprocessableImage,
 
 INPUT_ERRORS = (BadRequest, UnsupportedMedia, UnprocessableImage)
 
+MODEL_HELP = "Model folder or shipped name: embedding (default, accurate), eigenface (explainable)."
+
 
 def _fail(exc: FaceGenderError) -> None:
     click.echo(f"error: {exc.message}", err=True)
@@ -181,7 +183,7 @@ def evaluate(model_path: str, folder: Path, out: Path | None) -> None:
 @main.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--model", "model_path", default=None,
-              help="Model folder or shipped name: eigenface (default), embedding.")
+              help=MODEL_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--min-face-size", type=click.IntRange(8, 10000), default=None)
 def analyze(images: tuple[Path, ...], model_path: str | None, as_json: bool,
@@ -220,7 +222,7 @@ def analyze(images: tuple[Path, ...], model_path: str | None, as_json: bool,
 @click.option("--max-frames", type=click.IntRange(1, None), default=None,
               help="Stop after reading M frames.")
 @click.option("--model", "model_path", default=None,
-              help="Model folder or shipped name: eigenface (default), embedding.")
+              help=MODEL_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def video(video_in: Path, out: Path, jsonl_path: Path | None, every: int,
           max_frames: int | None, model_path: str | None, as_json: bool) -> None:
@@ -255,7 +257,7 @@ def video(video_in: Path, out: Path, jsonl_path: Path | None, every: int,
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default=None,
               help="Output format, when --out's suffix does not say it.")
 @click.option("--model", "model_path", default=None,
-              help="Model folder or shipped name: eigenface (default), embedding.")
+              help=MODEL_HELP)
 @click.option("--whole-image", is_flag=True, help="Treat each image as one cropped face.")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Local worker processes (1: this process).")

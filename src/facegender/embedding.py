@@ -85,7 +85,7 @@ class DlibSettings:
     min_score: float = -0.2
     """Drop detections scoring below this (dlib's own threshold is 0)."""
     haar_fallback: bool = True
-    """Ask :class:`facegender.detect.HaarDetector` when HOG finds no face (turned or small)."""
+    """Ask :class:`facegender.detect.HaarDetector` (with side views) when HOG finds no face."""
 
     def validate(self) -> DlibSettings:
         """Raise :class:`BadRequest` naming the bad value and the allowed range."""
@@ -145,9 +145,10 @@ class DlibDetector:
             if all(box.iou(b) < 0.3 for b in boxes):  # one box per face across pyramid levels
                 boxes.append(box)
         if not boxes and s.haar_fallback:
-            from .analyze import default_detector
+            from .analyze import haar_detector
+            from .detect import SIDE_VIEWS
 
-            return default_detector().detect(image, min_face_size=min_face_size)
+            return haar_detector(SIDE_VIEWS).detect(image, min_face_size=min_face_size)
         return sorted(boxes, key=lambda b: b.area, reverse=True)
 
 

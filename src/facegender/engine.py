@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import BadRequest
+from .threads import limit_threads, per_worker
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,8 @@ class PoolExecutor(_Base):
 
     def __init__(self, n: int) -> None:
         self.description = f"{n} local worker process{'es' if n > 1 else ''}"
-        self._pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=limit_threads, initargs=(per_worker(n),))
 
     def map_chunks(self, fn: Callable[..., Any], chunks: Sequence[list[Any]],
                    *args: Any) -> Iterator[ChunkResult]:
@@ -153,6 +155,7 @@ class DaskExecutor(_Base):
             self._cluster = LocalCluster(n_workers=n_local, threads_per_worker=1,
                                          processes=True, dashboard_address="127.0.0.1:0")
             self.client = Client(self._cluster)
+            self.client.run(limit_threads, per_worker(n_local))
             self.description = f"a local Dask cluster of {n_local} worker process" + (
                 "es" if n_local > 1 else "")
         else:

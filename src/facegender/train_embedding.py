@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -27,11 +28,13 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from . import __version__
 from .data import LabeledSet, scan_labeled
+from .detect import SIDE_VIEWS
 from .embedding import CHIP_PADDING, EMBEDDING_SIZE, DlibSettings
 from .errors import BadRequest
 from .evaluate import choose_threshold, classification_metrics, confident_answers
 from .model import GenderModel, build_embedding_pipeline
 from .persist import save_model
+from .threads import limit_threads, per_worker
 from .train import jsonable, split_indices, strip_curves
 
 log = logging.getLogger(__name__)
@@ -43,9 +46,10 @@ _CACHE_VERSION = 1
 
 
 def embeddings_cache(labeled: LabeledSet, settings: DlibSettings) -> Path:
-    """Cache file for a folder's embeddings, keyed by its path, its files and the detector."""
+    """Cache file for a folder's embeddings, keyed by its path, its files and the detectors."""
+    fallback = asdict(SIDE_VIEWS) if settings.haar_fallback else None
     key = hashlib.sha256(f"{labeled.root.resolve()}|{labeled.files_hash()}|{asdict(settings)}|"
-                         f"{CHIP_PADDING}|{_CACHE_VERSION}".encode())
+                         f"{fallback}|{CHIP_PADDING}|{_CACHE_VERSION}".encode())
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / "facegender" / "embeddings" / f"{labeled.root.name}-{key.hexdigest()[:12]}.npy"
 
@@ -81,7 +85,10 @@ def embed_folder(
         return np.load(cache)
     paths = list(labeled.paths)
     chunks = [paths[i : i + 64] for i in range(0, len(paths), 64)]
-    with ProcessPoolExecutor(max(1, workers)) as pool:
+    n = max(1, workers)
+    # spawned, not forked: a fork of a process whose BLAS threads run can deadlock in the child
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=limit_threads, initargs=(per_worker(n),)) as pool:
         parts = list(tqdm(pool.map(_embed_paths, chunks, [settings] * len(chunks)),
                           total=len(chunks), desc=f"embed {labeled.root.name}",
                           disable=not progress))

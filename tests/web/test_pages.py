@@ -125,3 +125,38 @@ def test_model_choice_on_the_upload_form(tiny_model, two_faces_jpeg) -> None:
     assert r.status_code == 200 and page.count('class="face-row"') == 2
     assert "embedding" in page  # the footer names the model that answered
     assert c.get("/model?model=embedding").status_code == 200
+
+
+def test_embedding_default_shows_eigenface_reconstructions(tiny_model_dir, two_faces_jpeg) -> None:
+    from facegender.persist import load_model
+    from facegender.web import create_app
+
+    app = create_app({"MODEL": load_model("embedding"), "RATELIMIT_ENABLED": False,
+                      "EXTRA_MODELS": str(tiny_model_dir)})
+    c = app.test_client()
+    r = c.post("/analyze", data={"csrf_token": _csrf(c),
+                                 "photos": [(io.BytesIO(two_faces_jpeg), "two.jpg")]})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and page.count('class="face-row"') == 2
+    # the embedding model answers; the eigen-face model draws what its PCA keeps of each face
+    assert page.count("its reconstruction from the eigen faces") == 2
+    alone = create_app({"MODEL": load_model("embedding"), "RATELIMIT_ENABLED": False,
+                        "EXTRA_MODELS": ""}).test_client()
+    page = alone.post("/analyze", data={"csrf_token": _csrf(alone), "photos": [
+        (io.BytesIO(two_faces_jpeg), "two.jpg")]}).get_data(as_text=True)
+    assert page.count('class="face-row"') == 2 and "its reconstruction" not in page
+
+
+def test_model_page_describes_the_model_shown(tiny_model_dir) -> None:
+    from facegender.persist import load_model
+    from facegender.web import create_app
+
+    app = create_app({"MODEL": load_model("embedding"), "RATELIMIT_ENABLED": False,
+                      "EXTRA_MODELS": str(tiny_model_dir)})
+    c = app.test_client()
+    emb = c.get("/model").get_data(as_text=True)
+    assert "the <code>embedding</code> model" in emb and "128 numbers" in emb
+    assert "The mean face of the training crops" not in emb
+    other = re.search(r'href="(/model\?model=[^"]+)"', emb).group(1)
+    eig = c.get(other.replace("&amp;", "&")).get_data(as_text=True)
+    assert "Eigen faces</strong>" in eig and "The mean face of the training crops" in eig

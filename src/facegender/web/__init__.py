@@ -26,23 +26,22 @@ log = logging.getLogger(__name__)
 def _extra_services(cfg: dict[str, Any], default: Any) -> dict[str, Any]:
     """The other selectable models; one that cannot load is logged and left out.
 
-    The embedding model needs the ``embedding`` extra (dlib); without it the
-    app still serves the default model instead of refusing to start.
+    The embedding model needs dlib; without it (an install that left it out)
+    the app still serves the eigen-face model instead of refusing to start.
     """
     from ..errors import FaceGenderError
-    from ..persist import load_model
+    from ..persist import load_shared
     from .service import Service
 
     out: dict[str, Any] = {}
     for name in cfg["EXTRA_MODELS"]:
         try:
             if name != "embedding" or importlib.util.find_spec("dlib") is not None:
-                svc = Service(model=load_model(name), max_pixels=cfg["MAX_PIXELS"])
+                svc = Service(model=load_shared(name), max_pixels=cfg["MAX_PIXELS"])
                 if svc.model_info["name"] != default.model_info["name"]:
                     out[svc.model_info["name"]] = svc
             else:
-                log.warning("model %s needs dlib (pip install 'facegender[embedding]'); skipped",
-                            name)
+                log.warning("model %s needs dlib (pip install dlib-bin); skipped", name)
         except (FaceGenderError, ImportError) as exc:
             log.warning("model %s not loaded: %s", name, exc)
     return out
@@ -80,7 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         Overrides of :data:`facegender.web.config.DEFAULTS`; tests pass ``MODEL``
         (a loaded :class:`~facegender.model.GenderModel`) to skip loading.
     """
-    from ..persist import load_model
+    from ..persist import load_model, load_shared
     from . import api, pages, videos, webcam
     from .config import build_config
     from .errors import init_errors
@@ -90,11 +89,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cfg = build_config(config)
     app = Flask(__name__)
     app.config.update(cfg)
-    model = cfg.get("MODEL") or load_model(cfg["MODEL_PATH"])
+    # the shipped default is shared by every app of the process; a given folder is read afresh
+    model = cfg.get("MODEL") or (load_model(cfg["MODEL_PATH"]) if cfg["MODEL_PATH"]
+                                 else load_shared())
     default = Service(model=model, max_pixels=cfg["MAX_PIXELS"])
     app.extensions["facegender"] = default
-    app.extensions["facegender_models"] = {default.model_info["name"]: default,
-                                           **_extra_services(cfg, default)}
+    services = {default.model_info["name"]: default, **_extra_services(cfg, default)}
+    explainer = next((s.model for s in services.values() if s.model.pca is not None), None)
+    for svc in services.values():
+        if svc.model.pca is None:
+            svc.explainer = explainer
+    app.extensions["facegender_models"] = services
     app.extensions["facegender_jobs"] = _job_store(cfg)
 
     @app.before_request

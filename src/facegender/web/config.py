@@ -12,7 +12,7 @@ from typing import Any
 
 DEFAULTS: dict[str, Any] = {
     "MODEL_PATH": None,  # a model folder or a shipped name; None = the shipped default
-    "EXTRA_MODELS": "embedding",  # comma-separated shipped names or folders, selectable by name
+    "EXTRA_MODELS": "eigenface",  # comma-separated shipped names or folders, selectable by name
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,  # bytes per request
     "MAX_PIXELS": 40_000_000,  # per image, checked from the header before decoding
     "MAX_BATCH_IMAGES": 20,  # images per batch request / per upload form

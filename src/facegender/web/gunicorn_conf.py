@@ -1,8 +1,9 @@
 """gunicorn settings for ``make run``: loopback by default, the model loaded once (preload).
 
 HOST and PORT choose the address (default 127.0.0.1:8000); WEB_CONCURRENCY the
-number of worker processes (default 2); FACEGENDER_OPENCV_THREADS the threads
-OpenCV may use in each worker (unset: OpenCV's default, one per core).
+number of worker processes (default 2); FACEGENDER_THREADS the threads OpenCV and
+numpy's BLAS may use in each worker (unset: the cores shared out among the
+workers, at least 1; 0: the libraries' own default, one per core each).
 """
 
 import os
@@ -27,20 +28,18 @@ def when_ready(server):  # noqa: ANN001 - gunicorn hook
 
 def post_fork(server, worker):  # noqa: ANN001, ARG001 - gunicorn hook
     """Per worker: gunicorn's own refusals (414, 431, 400) in the JSON envelope, and
-    OpenCV's threads limited when FACEGENDER_OPENCV_THREADS says so.
+    OpenCV's and the BLAS's threads limited (FACEGENDER_THREADS).
 
-    OpenCV spreads one face search over every core; with several workers on few
-    cores their threads compete. Set in each worker after the fork, because the
-    thread pool belongs to the process.
+    Both spread one request over every core; with several workers on few cores
+    their threads compete and OpenBLAS's spin while waiting (facegender.threads).
+    Set in each worker after the fork, because the thread pools belong to the process.
     """
+    from facegender.threads import limit_threads, per_worker
     from facegender.web.server_errors import install
 
     install()
-    threads = os.environ.get("FACEGENDER_OPENCV_THREADS", "").strip()
-    if threads:
-        import cv2
-
-        cv2.setNumThreads(int(threads))
+    threads = os.environ.get("FACEGENDER_THREADS", "").strip()
+    limit_threads(int(threads) if threads else per_worker(workers))
 
 
 def _start_error_in_one_line(kind, exc, tb):  # noqa: ANN001 - sys.excepthook signature

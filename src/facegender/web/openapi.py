@@ -174,7 +174,7 @@ OPTIONS = [
      "schema": {"type": "boolean", "default": False}},
     MODEL_OPTION := {"name": "model", "in": "query", "required": False,
                      "description": "A loaded model by name (see /api/v1/health `models`): "
-                                    "eigenface (default, explainable) or embedding (accurate).",
+                                    "embedding (default, accurate) or eigenface (explainable).",
                      "schema": {"type": "string"}},
 ]
 COMMON_ERRORS = {

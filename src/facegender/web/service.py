@@ -75,6 +75,8 @@ class Service:
     detector: Detector | None = None
     """None: the detector the model's manifest names (Haar, or dlib HOG for embeddings)."""
     max_pixels: int = 40_000_000
+    explainer: GenderModel | None = None
+    """An eigen-face model that draws reconstructions for an embedding model's faces."""
     _about: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -94,7 +96,8 @@ class Service:
         image = decode_image(data, max_pixels=self.max_pixels)
         decode_ms = (time.perf_counter() - t0) * 1e3
         analysis = analyze_image(image, self.model, detector=self.detector,
-                                 min_face_size=min_face_size, reconstruct=reconstruct)
+                                 min_face_size=min_face_size, reconstruct=reconstruct,
+                                 explainer=self.explainer)
         return image, analysis, decode_ms
 
     def api_result(self, data: bytes, *, min_face_size: int | None,
