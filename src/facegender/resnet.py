@@ -151,31 +151,33 @@ def _check_shapes(convs: tuple[Conv, ...], fc: np.ndarray) -> None:
         raise ModelError("dlib weight file: layer shapes are not those of dlib's face ResNet")
 
 
+def _windows(x: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """Every ``size`` x ``size`` window of (N, H, W, C), no padding: a read-only strided view
+    of shape (N, OH, OW, size, size, C), ``OH = 1 + (H - size) // stride`` (dlib's rule)."""
+    n, h, w, c = x.shape
+    oh, ow = (h - size) // stride + 1, (w - size) // stride + 1
+    sn, sh, sw, sc = x.strides
+    return np.lib.stride_tricks.as_strided(
+        x, (n, oh, ow, size, size, c), (sn, sh * stride, sw * stride, sh, sw, sc),
+        writeable=False)
+
+
 def _conv_forward(x: np.ndarray, conv: Conv) -> np.ndarray:
     """Convolve (N, H, W, C) by ``conv``: im2col as a strided view, then one matrix product."""
     k = conv.weight.shape[1]
     if conv.pad:
         p = conv.pad
         x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
-    n, h, w, c = x.shape
-    s = conv.stride
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
-    sn, sh, sw, sc = x.strides
-    cols = np.lib.stride_tricks.as_strided(
-        x, (n, oh, ow, k, k, c), (sn, sh * s, sw * s, sh, sw, sc), writeable=False)
-    out = cols.reshape(n * oh * ow, k * k * c) @ conv.weight.reshape(conv.weight.shape[0], -1).T
+    cols = _windows(x, k, conv.stride)
+    n, oh, ow = cols.shape[:3]
+    out = cols.reshape(n * oh * ow, -1) @ conv.weight.reshape(conv.weight.shape[0], -1).T
     out += conv.bias
     return out.reshape(n, oh, ow, -1)
 
 
 def _pool(x: np.ndarray, size: int, stride: int, op: str) -> np.ndarray:
-    """dlib's max/avg pooling without padding: ``1 + (H - size) // stride`` outputs a side."""
-    n, h, w, c = x.shape
-    oh, ow = (h - size) // stride + 1, (w - size) // stride + 1
-    sn, sh, sw, sc = x.strides
-    win = np.lib.stride_tricks.as_strided(
-        x, (n, oh, ow, size, size, c), (sn, sh * stride, sw * stride, sh, sw, sc),
-        writeable=False)
+    """dlib's max/avg pooling without padding."""
+    win = _windows(x, size, stride)
     return win.max(axis=(3, 4)) if op == "max" else win.mean(axis=(3, 4), dtype=np.float32)
 
 
