@@ -132,9 +132,12 @@ def analyze_image(
     t2 = time.perf_counter()
     preds = model.predictions(model.predict_proba(rows)) if crops else []
     t3 = time.perf_counter()
-    pca_model = explainer if embedding else model
-    recon = pca_model.reconstruct(np.stack([c.ravel() for c in crops])) \
-        if reconstruct and crops and pca_model is not None else None
+    recon = None
+    if reconstruct and crops:
+        if not embedding:  # the rows are already the pixels its PCA reads
+            recon = model.reconstruct(rows)
+        elif explainer is not None:
+            recon = explainer.reconstruct(np.stack([c.ravel() for c in crops]))
     faces = [
         Face(box=b, prediction=p, crop=c, reconstruction=None if recon is None else recon[i])
         for i, (b, p, c) in enumerate(zip(boxes, preds, crops, strict=True))
