@@ -22,17 +22,16 @@ each worker loads it once and not once per chunk.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import BadRequest
-from .threads import limit_threads, per_worker
+from .threads import limit_threads, per_worker, process_pool
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +107,7 @@ class PoolExecutor(_Base):
 
     def __init__(self, n: int) -> None:
         self.description = f"{n} local worker process{'es' if n > 1 else ''}"
-        self._pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=limit_threads, initargs=(per_worker(n),))
+        self._pool = process_pool(n)
 
     def map_chunks(self, fn: Callable[..., Any], chunks: Sequence[list[Any]],
                    *args: Any) -> Iterator[ChunkResult]:

@@ -11,7 +11,9 @@ at :func:`per_worker` threads, and one process alone keeps the defaults.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 
 
 def per_worker(workers: int) -> int:
@@ -32,3 +34,13 @@ def limit_threads(n: int) -> None:
 
     cv2.setNumThreads(n)
     threadpool_limits(n)
+
+
+def process_pool(n: int) -> ProcessPoolExecutor:
+    """``n`` worker processes, spawned (fresh interpreters) and capped at :func:`per_worker`.
+
+    Spawned, not forked: a fork of a process whose BLAS threads are running can
+    deadlock in the child (the embedding trainer did, in the test suite).
+    """
+    return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=limit_threads, initargs=(per_worker(n),))

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,7 @@ from .errors import BadRequest
 from .evaluate import choose_threshold, classification_metrics, confident_answers
 from .model import GenderModel, build_embedding_pipeline
 from .persist import save_model
-from .threads import limit_threads, per_worker
+from .threads import process_pool
 from .train import jsonable, split_indices, strip_curves
 
 log = logging.getLogger(__name__)
@@ -85,10 +83,7 @@ def embed_folder(
         return np.load(cache)
     paths = list(labeled.paths)
     chunks = [paths[i : i + 64] for i in range(0, len(paths), 64)]
-    n = max(1, workers)
-    # spawned, not forked: a fork of a process whose BLAS threads run can deadlock in the child
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=limit_threads, initargs=(per_worker(n),)) as pool:
+    with process_pool(max(1, workers)) as pool:
         parts = list(tqdm(pool.map(_embed_paths, chunks, [settings] * len(chunks)),
                           total=len(chunks), desc=f"embed {labeled.root.name}",
                           disable=not progress))
