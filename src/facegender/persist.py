@@ -100,6 +100,15 @@ def shipped_models() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / MANIFEST_FILE).is_file())
 
 
+def _existing_model_dir(path: str | Path | None) -> Path:
+    """The model folder for ``path`` (a file inside it counts), or a ModelError if missing."""
+    folder = resolve_model_dir(path)
+    if not folder.exists():
+        raise ModelError(f"no model at {folder}: give a model folder or one of the shipped "
+                         f"models {shipped_models()}")
+    return folder.parent if folder.is_file() else folder
+
+
 def load_model(path: str | Path | None = None) -> GenderModel:
     """Load a model folder, a shipped model by name, or the shipped default when None.
 
@@ -109,12 +118,7 @@ def load_model(path: str | Path | None = None) -> GenderModel:
         Folder or files missing, manifest unreadable, sha256 mismatch, or a
         file skops cannot load with the trusted types.
     """
-    folder = resolve_model_dir(path)
-    if not folder.exists():
-        raise ModelError(f"no model at {folder}: give a model folder or one of the shipped "
-                         f"models {shipped_models()}")
-    if folder.is_file():
-        folder = folder.parent
+    folder = _existing_model_dir(path)
     manifest = read_manifest(folder)
     model_path = folder / manifest.get("file", MODEL_FILE)
     if not model_path.is_file():
@@ -168,10 +172,8 @@ def load_shared(path: str | Path | None = None) -> GenderModel:
     holds the manifest's sha256, so a retrained model in the same folder is
     loaded afresh; the file is still checked against it on the first load.
     """
-    folder = resolve_model_dir(path)
-    folder = folder.parent if folder.is_file() else folder
-    key = (str(folder.resolve()), str(read_manifest(folder).get("sha256")) if folder.exists()
-           else "")
+    folder = _existing_model_dir(path)
+    key = (str(folder.resolve()), str(read_manifest(folder).get("sha256")))
     with _shared_lock:
         if key not in _shared:
             _shared[key] = load_model(path)
