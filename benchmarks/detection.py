@@ -5,9 +5,10 @@ Run from the project root::
     .venv/bin/python benchmarks/detection.py [--quick] [--out benchmarks/results]
         [--set scale_factor=1.15 --set min_neighbors=6 ...] [--grid]
 
-Evaluates ``DetectorSettings()`` (the defaults, changed by ``--set``), the same
-without the side-view search, the embedding model's detector (dlib's HOG, then the
-tuned Haar search when HOG finds nothing), and two references, the course's plain
+Evaluates ``DetectorSettings()`` (the defaults, changed by ``--set``; with
+``--set profile_min_neighbors=3`` also the same without that side-view search), the
+embedding model's detector (dlib's HOG, then the tuned Haar search with side views
+when HOG finds nothing), and two references, the course's plain
 ``detectMultiScale(gray, 1.1|1.5, 5, minSize=(30, 30))`` on the unpadded full image,
 and writes ``detection.md`` and ``detection.json``.
 ``--grid`` first searches settings on 2 processes (one OpenCV thread each; times

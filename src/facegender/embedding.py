@@ -26,6 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .detect import SIDE_VIEWS
 from .errors import BadRequest, ModelError
 from .resnet import ResNetWeights, embed_chips, parse_weights
 from .types import Box
@@ -145,8 +146,7 @@ class DlibDetector:
             if all(box.iou(b) < 0.3 for b in boxes):  # one box per face across pyramid levels
                 boxes.append(box)
         if not boxes and s.haar_fallback:
-            from .analyze import haar_detector
-            from .detect import SIDE_VIEWS
+            from .analyze import haar_detector  # analyze imports this module
 
             return haar_detector(SIDE_VIEWS).detect(image, min_face_size=min_face_size)
         return sorted(boxes, key=lambda b: b.area, reverse=True)
