@@ -147,7 +147,7 @@ class HaarDetector:
         h, w = gray.shape
         s = self.settings
         scale = min(1.0, s.profile_size / max(h, w))
-        min_side = max(s.min_size, round((min_face_size or 0) * scale))
+        min_side = self._min_side(scale, min_face_size)
         for mirrored in (False, True):
             image = cv2.flip(gray, 1) if mirrored else gray
             found = self._search(image, scale, s.pad_fraction, min_side,
@@ -156,22 +156,23 @@ class HaarDetector:
                 return [Box(w - b.x - b.w, b.y, b.w, b.h) for b in found] if mirrored else found
         return []
 
+    def _min_side(self, scale: float, min_face_size: int | None) -> int:
+        """Smallest face side to search for on a copy scaled by ``scale``."""
+        return max(self.settings.min_size, round((min_face_size or 0) * scale))
+
     def _upright(self, gray: np.ndarray, min_face_size: int | None,
                  neighbors: int) -> list[Box]:
         """The fine pass on the working copy plus a coarse padded pass for large faces."""
         h, w = gray.shape
         s = self.settings
         scale = min(1.0, s.work_size / max(h, w))
-        min_side = s.min_size
-        if min_face_size:
-            min_side = max(min_side, round(min_face_size * scale))
+        min_side = self._min_side(scale, min_face_size)
         coarse = s.coarse_size / max(h, w) if s.coarse_size else scale
-        cascade = s.cascade
         if coarse >= scale:  # small photo: one padded pass finds every face
-            return self._search(gray, scale, s.pad_fraction, min_side, neighbors, cascade)
-        boxes = self._search(gray, scale, 0.0, min_side, neighbors, cascade)
+            return self._search(gray, scale, s.pad_fraction, min_side, neighbors, s.cascade)
+        boxes = self._search(gray, scale, 0.0, min_side, neighbors, s.cascade)
         big = self._search(gray, coarse, s.pad_fraction, max(s.min_size, round(
-            min_side * coarse / scale)), neighbors, cascade)
+            min_side * coarse / scale)), neighbors, s.cascade)
         # The fine pass places boxes better; take the coarse ones it missed.
         return boxes + [b for b in big if all(b.iou(f) < 0.3 for f in boxes)]
 
