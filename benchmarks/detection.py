@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("tuned, no side views", evaluate(
             HaarDetector(replace(settings, profile_min_neighbors=0)), _IMAGES)))
     if importlib.util.find_spec("dlib") is not None:  # the embedding model's detector
-        from facegender.embedding import DlibDetector, DlibSettings
+        from facegender.dlib_detect import DlibDetector, DlibSettings
 
         rows.append(("embedding: HOG, then tuned", {"settings": asdict(DlibSettings()), **evaluate(
             DlibDetector(DlibSettings()), _IMAGES)}))

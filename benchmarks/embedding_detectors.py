@@ -19,7 +19,7 @@ import numpy as np
 
 from facegender.data import scan_labeled
 from facegender.detect import HaarDetector
-from facegender.embedding import DlibDetector, DlibSettings
+from facegender.dlib_detect import DlibDetector, DlibSettings
 from facegender.images import read_image
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -20,7 +20,7 @@ import numpy as np
 from facegender.crop import crop_folder, crop_name
 from facegender.data import scan_labeled
 from facegender.detect import DetectorSettings
-from facegender.embedding import DlibSettings
+from facegender.dlib_detect import DlibSettings
 from facegender.images import read_image
 from facegender.model import GenderModel
 from facegender.preprocess import preprocess

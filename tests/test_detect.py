@@ -120,9 +120,32 @@ def test_model_recorded_before_the_profile_search_is_served_without_it() -> None
 
 def test_embedding_detector_falls_back_to_side_views(shared_data: Path) -> None:
     pytest.importorskip("dlib")
-    from facegender.embedding import DlibDetector, DlibSettings
+    from facegender.dlib_detect import DlibDetector, DlibSettings
 
     photo = read_image(shared_data / "imdbwiki" / "female/female_003012.jpg")
-    assert DlibDetector(DlibSettings(haar_fallback=False)).detect(photo) == []
+    hog_only = DlibSettings(haar_fallback=False, cnn_work_size=0)
+    assert DlibDetector(hog_only).detect(photo) == []
     assert HaarDetector().detect(photo) == []  # nor the frontal Haar searches
-    assert len(DlibDetector().detect(photo)) == 1
+    assert len(DlibDetector(DlibSettings(cnn_work_size=0)).detect(photo)) == 1
+
+
+def test_embedding_detector_asks_the_cnn_last(shared_data: Path) -> None:
+    """A helmeted three-quarter face (IMDB-WIKI) that HOG and every Haar search miss."""
+    pytest.importorskip("dlib")
+    from facegender.dlib_detect import DlibDetector, DlibSettings
+
+    photo = read_image(shared_data / "imdbwiki" / "male/male_002544.jpg")  # 330 x 330
+    assert DlibDetector(DlibSettings(cnn_work_size=0)).detect(photo) == []
+    (box,) = DlibDetector().detect(photo)
+    assert 100 < box.w < 250 and box.x < 165 < box.x + box.w  # the face, mid-photo
+
+
+def test_embedding_detector_with_every_fallback_finds_no_face_where_there_is_none(
+        shared_data: Path) -> None:
+    pytest.importorskip("dlib")
+    from facegender.dlib_detect import DlibDetector
+
+    det = DlibDetector()
+    for path in sorted((shared_data / "detection" / "no_face").iterdir()):
+        if path.suffix in (".png", ".jpg"):
+            assert det.detect(read_image(path)) == [], path.name

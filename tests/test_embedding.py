@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from facegender.analyze import analyze_image, detector_for
-from facegender.embedding import DlibDetector, DlibSettings, Embedder
+from facegender.dlib_detect import DlibDetector, DlibSettings
+from facegender.embedding import Embedder
 from facegender.errors import BadRequest
 from facegender.images import read_image
 from facegender.persist import load_model

@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facegender.embedding import RESNET_FILE, DlibDetector, Embedder, models_dir
+from facegender.dlib_detect import DlibDetector
+from facegender.embedding import RESNET_FILE, Embedder
 from facegender.errors import ModelError
 from facegender.images import read_image
+from facegender.landmarks import models_dir
 from facegender.resnet import embed_chips, parse_weights
 
 dlib = pytest.importorskip("dlib")

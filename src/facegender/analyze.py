@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from .detect import CASCADES, DetectorSettings, HaarDetector
-from .embedding import DlibDetector, DlibSettings, default_embedder, dlib_detector
+from .dlib_detect import DlibDetector, DlibSettings, dlib_detector
+from .embedding import default_embedder
 from .model import GenderModel
 from .preprocess import crop_face, preprocess
 from .types import Box, Face

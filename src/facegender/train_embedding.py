@@ -27,7 +27,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from . import __version__
 from .data import LabeledSet, scan_labeled
 from .detect import SIDE_VIEWS
-from .embedding import CHIP_PADDING, EMBEDDING_SIZE, DlibSettings
+from .dlib_detect import DlibSettings
+from .embedding import CHIP_PADDING, EMBEDDING_SIZE
 from .errors import BadRequest
 from .evaluate import choose_threshold, classification_metrics, confident_answers
 from .model import GenderModel, build_embedding_pipeline
@@ -54,7 +55,8 @@ def embeddings_cache(labeled: LabeledSet, settings: DlibSettings) -> Path:
 
 def _embed_paths(paths: list[Path], settings: DlibSettings) -> np.ndarray:
     """Embedding of the largest face of each photo; a NaN row where none is found."""
-    from .embedding import DlibDetector, default_embedder
+    from .dlib_detect import DlibDetector
+    from .embedding import default_embedder
     from .errors import FaceGenderError
     from .images import read_image
 
