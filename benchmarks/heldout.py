@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facegender.crop import crop_folder, crop_name
+from facegender.crop import SQUARE_CROPS, CropRecipe, crop_folder, crop_name
 from facegender.data import scan_labeled
-from facegender.detect import DetectorSettings
 from facegender.dlib_detect import DlibSettings
 from facegender.images import read_image
 from facegender.model import GenderModel
@@ -46,9 +45,9 @@ def eigenface_test(model: GenderModel, imdbwiki: Path, seed: int = 0,
     completed first (cropping is resumable). The face count is checked
     against the manifest.
     """
-    settings = DetectorSettings()
-    crops = crops or default_crops_dir(imdbwiki, settings)
-    crop_folder(imdbwiki, crops, workers=2, settings=settings, progress=False)
+    recipe = SQUARE_CROPS if model.align_padding is None else CropRecipe()
+    crops = crops or default_crops_dir(imdbwiki, recipe)
+    crop_folder(imdbwiki, crops, workers=2, recipe=recipe, progress=False)
     labeled = scan_labeled(crops)
     expected = model.manifest["training_data"]["faces"]
     if len(labeled) != expected:

@@ -120,10 +120,10 @@ def accuracy_reached(work: Path) -> dict[str, Any]:
 
 def fill_crop_cache(crops: Path) -> None:
     """Copy the full run's crops to the default cache ``train`` and ``accuracy.py`` use."""
-    from facegender.detect import DetectorSettings
+    from facegender.crop import CropRecipe
     from facegender.train import default_crops_dir
 
-    target = default_crops_dir(DATA / "imdbwiki", DetectorSettings())
+    target = default_crops_dir(DATA / "imdbwiki", CropRecipe())
     if not target.exists():
         shutil.copytree(crops, target)
 

@@ -11,6 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from facegender.cli import main
+from facegender.crop import recorded_recipe
+from facegender.images import read_image
+from facegender.preprocess import ALIGN_PADDING
 
 
 @pytest.fixture()
@@ -115,6 +118,24 @@ def test_crop_is_resumable(runner, tiny_raw, tmp_path) -> None:
     s2 = json.loads(again.output[again.output.index("{"):])
     assert s2["written"] == 0 and s2["exists"] == s1["written"]
     assert s2["skipped_before"] == s1["no_face"]
+    chips = [read_image(p) for p in sorted((tmp_path / "c" / "Crop_Male").iterdir())[:20]]
+    assert {c.shape for c in chips} == {(100, 100, 3)}  # aligned chips, the model's input
+
+
+def test_crop_square_is_the_course_crop_and_a_recipe_change_starts_over(
+        runner, tiny_raw, tmp_path) -> None:
+    aligned = runner.invoke(main, ["crop", str(tiny_raw), str(tmp_path / "c")])
+    assert aligned.exit_code == 0
+    square = runner.invoke(main, ["crop", "--square", str(tiny_raw), str(tmp_path / "s")])
+    assert square.exit_code == 0, square.output
+    s = json.loads(square.output[square.output.index("{"):])
+    crops = [read_image(p) for p in sorted((tmp_path / "s" / "Crop_Male").iterdir())[:20]]
+    assert all(c.shape[0] == c.shape[1] for c in crops)
+    assert len({c.shape for c in crops}) > 3  # square Haar crops at the photo's own scale
+    a = json.loads(aligned.output[aligned.output.index("{"):])
+    assert s["no_face"] > a["no_face"]  # Haar alone finds fewer faces than dlib's detector
+    assert recorded_recipe(tmp_path / "s")["detector"]["kind"] == "haar"
+    assert recorded_recipe(tmp_path / "c")["align_padding"] == ALIGN_PADDING
 
 
 def test_train_refuses_non_labeled_folder(runner, tmp_path) -> None:

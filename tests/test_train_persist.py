@@ -97,3 +97,27 @@ def test_classify_crops_and_reconstruct(tiny_model, astronaut) -> None:
     assert abs(preds[0].p_female + preds[0].p_male - 1) < 1e-6
     rec = tiny_model.reconstruct(preprocess_batch([astronaut[60:190, 165:290]]))
     assert rec is not None and rec.shape == (1, 100, 100)
+
+
+def test_model_reads_faces_the_way_it_was_trained(tiny_model, astronaut) -> None:
+    """Trained on aligned chips: served with dlib's detector and aligned chips. A model
+    whose manifest predates alignment keeps Haar and square crops."""
+    from dataclasses import replace
+
+    from facegender.analyze import detector_for, face_features
+    from facegender.detect import HaarDetector
+    from facegender.dlib_detect import DlibDetector
+    from facegender.preprocess import ALIGN_PADDING, crop_face, face_images, preprocess
+
+    assert tiny_model.manifest["preprocess"]["align_padding"] == ALIGN_PADDING
+    assert tiny_model.manifest["detector"]["kind"] == "hog"
+    assert isinstance(detector_for(tiny_model), DlibDetector)
+    boxes = detector_for(tiny_model).detect(astronaut)
+    chip = preprocess(face_images(astronaut, boxes, ALIGN_PADDING)[0]).ravel()
+    np.testing.assert_array_equal(face_features(astronaut, boxes, tiny_model)[0], chip)
+
+    old = replace(tiny_model, manifest={k: v for k, v in tiny_model.manifest.items()
+                                        if k not in ("preprocess", "detector")})
+    assert old.align_padding is None and isinstance(detector_for(old), HaarDetector)
+    square = preprocess(crop_face(astronaut, boxes[0])).ravel()
+    np.testing.assert_array_equal(face_features(astronaut, boxes, old)[0], square)

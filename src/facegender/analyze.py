@@ -21,7 +21,7 @@ from .detect import CASCADES, DetectorSettings, HaarDetector
 from .dlib_detect import DlibDetector, DlibSettings, dlib_detector
 from .embedding import default_embedder
 from .model import GenderModel
-from .preprocess import crop_face, preprocess
+from .preprocess import face_images, preprocess, preprocess_batch
 from .types import Box, Face
 
 Detector = HaarDetector | DlibDetector
@@ -37,10 +37,17 @@ def default_detector() -> HaarDetector:
     return haar_detector(DetectorSettings())
 
 
+def detector_from(settings: DetectorSettings | DlibSettings) -> Detector:
+    """The process-wide detector for some settings: dlib's for DlibSettings, else Haar."""
+    if isinstance(settings, DlibSettings):
+        return dlib_detector(settings)
+    return haar_detector(settings)
+
+
 def detector_for(model: GenderModel) -> Detector:
     """The detector a model was trained with: dlib's HOG when its manifest says so, else Haar."""
     det = model.manifest.get("detector", {})
-    if model.features == "embedding" and det.get("kind") == "hog":
+    if det.get("kind") == "hog":
         fields = DlibSettings.__dataclass_fields__
         return dlib_detector(DlibSettings(**{k: v for k, v in det.items() if k in fields}))
     return haar_detector(haar_settings(det))
@@ -64,13 +71,11 @@ def face_features(image: np.ndarray, boxes: list[Box], model: GenderModel) -> np
     """The model's input rows for ``boxes`` of a BGR image.
 
     ``(n, 128)`` embeddings for an embedding model, else ``(n, 10000)``
-    preprocessed crops.
+    preprocessed faces (aligned chips or square crops, as the model was trained).
     """
     if model.features == "embedding":
         return default_embedder().embed(image, boxes)
-    if not boxes:
-        return np.empty((0, 100 * 100), np.float32)
-    return np.stack([preprocess(crop_face(image, b)).ravel() for b in boxes])
+    return preprocess_batch(face_images(image, boxes, model.align_padding))
 
 
 @dataclass
@@ -118,14 +123,16 @@ def analyze_image(
 
     Returns
     -------
-    Analysis with faces largest first; each Face carries its ``(100, 100)`` crop.
+    Analysis with faces largest first; each Face carries its ``(100, 100)`` crop (the
+    aligned chip when the eigen-face model reading it was trained on aligned chips).
     """
     det = detector or detector_for(model)
     t0 = time.perf_counter()
     boxes = det.detect(image, min_face_size=min_face_size)
     t1 = time.perf_counter()
-    crops = [preprocess(crop_face(image, b)) for b in boxes]
     embedding = model.features == "embedding"
+    pixels = explainer if embedding and explainer is not None else model  # who reads the crops
+    crops = [preprocess(f) for f in face_images(image, boxes, pixels.align_padding)]
     if embedding:
         rows = default_embedder().embed(image, boxes)
     else:

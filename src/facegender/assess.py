@@ -21,8 +21,7 @@ from .data import scan_labeled
 from .errors import FaceGenderError
 from .images import read_image
 from .model import GenderModel
-from .preprocess import preprocess
-from .types import Box
+from .preprocess import preprocess, whole_image_box
 
 
 def _row(path: Path, kind: str, detector: Detector, model: GenderModel) -> np.ndarray | None:
@@ -32,9 +31,9 @@ def _row(path: Path, kind: str, detector: Detector, model: GenderModel) -> np.nd
     except FaceGenderError:
         return None
     if kind == "crops":
-        if model.features != "embedding":
+        if model.features != "embedding" and model.align_padding is None:
             return preprocess(image).ravel()
-        boxes = [Box(0, 0, image.shape[1], image.shape[0])]
+        boxes = [whole_image_box(image)]
     else:
         boxes = detector.detect(image)[:1]
     return face_features(image, boxes, model)[0] if boxes else None

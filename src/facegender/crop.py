@@ -1,10 +1,12 @@
 """The crop step: labeled raw photos to the course's ``Crop_Female``/``Crop_Male`` folders.
 
-For each photo: detect faces, keep the largest, cut the square crop with a
-margin (the same :func:`facegender.preprocess.crop_face` that serving uses)
-and write it as JPEG. Unreadable photos and photos without a face are counted,
+For each photo: detect faces, keep the largest, cut it the way the recipe
+says (by default the eigen-face model's: dlib's detector and a landmark-aligned
+100x100 chip; :data:`SQUARE_CROPS` is the course's Haar square crop with a
+margin), with the same :func:`facegender.preprocess.face_images` that serving
+uses, and write it as JPEG. Unreadable photos and photos without a face are counted,
 never fatal. Resumable: crops already written are skipped, and so are photos
-recorded as faceless or unreadable by an earlier run with the same settings.
+recorded as faceless or unreadable by an earlier run with the same recipe.
 Runs on :mod:`facegender.engine`, like ``facegender batch``: in this process,
 in local worker processes, or on a Dask cluster (whose workers must see both
 folders at the same paths).
@@ -16,19 +18,20 @@ import json
 import logging
 import os
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cv2
 
-from .analyze import haar_detector
+from .analyze import detector_from
 from .data import CROP_DIRS, scan_labeled
 from .detect import DetectorSettings
+from .dlib_detect import DlibSettings
 from .engine import chunked, open_executor
 from .errors import FaceGenderError
 from .images import read_image
-from .preprocess import CROP_MARGIN, crop_face
+from .preprocess import ALIGN_PADDING, CROP_MARGIN, face_images
 from .types import GENDERS
 
 log = logging.getLogger(__name__)
@@ -37,22 +40,46 @@ STATE_FILE = ".facegender-crop.json"
 CHUNK_SIZE = 16
 
 
+@dataclass(frozen=True)
+class CropRecipe:
+    """How the crop step finds and cuts the face: a detector and an alignment.
+
+    ``align_padding=None`` cuts the square crop with :data:`CROP_MARGIN`
+    instead of an aligned chip.
+    """
+
+    detector: DetectorSettings | DlibSettings = field(default_factory=DlibSettings)
+    align_padding: float | None = ALIGN_PADDING
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready record of the recipe, for the state file, cache keys and manifests."""
+        kind = "hog" if isinstance(self.detector, DlibSettings) else "haar"
+        return json.loads(json.dumps({  # through JSON: tuples come back as lists, as stored
+            "detector": {"kind": kind, **asdict(self.detector)},
+            "align_padding": self.align_padding,
+            "margin": CROP_MARGIN if self.align_padding is None else None}))
+
+
+SQUARE_CROPS = CropRecipe(DetectorSettings(), None)
+"""The course-style crop: Haar's largest face, square, with a 10% margin."""
+
+
 def crop_name(src_root: Path, path: Path) -> str:
     """Flat, collision-free output name for a photo: its relative path with ``__``."""
     rel = path.relative_to(src_root).with_suffix("")
     return "__".join(rel.parts[1:]) + ".jpg"
 
 
-def crop_one(src: str, dst: str, settings: DetectorSettings) -> str:
+def crop_one(src: str, dst: str, recipe: CropRecipe) -> str:
     """Crop one photo to ``dst``; returns ``written``, ``no_face`` or ``unreadable``."""
     try:
         image = read_image(src)
     except FaceGenderError:
         return "unreadable"
-    boxes = haar_detector(settings).detect(image)  # one detector per worker process
+    boxes = detector_from(recipe.detector).detect(image)  # one detector per worker process
     if not boxes:
         return "no_face"
-    face = crop_face(image, boxes[0], CROP_MARGIN)
+    face = face_images(image, boxes[:1], recipe.align_padding)[0]
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     tmp = dst + ".tmp.jpg"
     cv2.imwrite(tmp, face, [cv2.IMWRITE_JPEG_QUALITY, 95])
@@ -60,10 +87,10 @@ def crop_one(src: str, dst: str, settings: DetectorSettings) -> str:
     return "written"
 
 
-def crop_chunk(tasks: list[tuple[str, str, str]], settings: DetectorSettings
+def crop_chunk(tasks: list[tuple[str, str, str]], recipe: CropRecipe
                ) -> list[tuple[str, str]]:
     """The engine's task: ``(rel, status)`` for each ``(rel, src, dst)``."""
-    return [(rel, crop_one(src, dst, settings)) for rel, src, dst in tasks]
+    return [(rel, crop_one(src, dst, recipe)) for rel, src, dst in tasks]
 
 
 def crop_folder(
@@ -72,7 +99,7 @@ def crop_folder(
     *,
     workers: int | None = None,
     dask: str | None = None,
-    settings: DetectorSettings | None = None,
+    recipe: CropRecipe | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Crop every photo of a raw labeled folder; returns a summary of counts.
@@ -87,12 +114,12 @@ def crop_folder(
     from tqdm import tqdm
 
     src_root, dst_root = Path(src).resolve(), Path(dst).resolve()
-    settings = settings or DetectorSettings()
+    recipe = recipe or CropRecipe()
     labeled = scan_labeled(src_root)
     if labeled.kind != "raw":
         raise FaceGenderError(f"{src_root} already holds crops; crop needs female/ and male/")
     state_path = dst_root / STATE_FILE
-    state = _read_state(state_path, settings)
+    state = _read_state(state_path, recipe)
     skipped_before = set(state["no_face"]) | set(state["unreadable"])
     counts: Counter[str] = Counter()
     tasks = []
@@ -108,7 +135,7 @@ def crop_folder(
     try:
         if tasks:
             with open_executor(workers, dask) as ex:
-                for res in ex.map_chunks(crop_chunk, chunked(tasks, CHUNK_SIZE), settings):
+                for res in ex.map_chunks(crop_chunk, chunked(tasks, CHUNK_SIZE), recipe):
                     bar.update(len(res.items))
                     for rel, status in res.result or [(t[0], "failed") for t in res.items]:
                         counts[status] += 1
@@ -124,15 +151,20 @@ def crop_folder(
     return summary
 
 
-def _read_state(path: Path, settings: DetectorSettings) -> dict[str, Any]:
-    """Earlier run's skipped lists, reused only when the detector settings match."""
-    # Through JSON, as stored: tuples in the settings come back as lists.
-    fresh = {"settings": json.loads(json.dumps(asdict(settings))), "margin": CROP_MARGIN,
-             "no_face": [], "unreadable": []}
+def recorded_recipe(crops_dir: str | Path) -> dict[str, Any] | None:
+    """The recipe (:meth:`CropRecipe.describe`) a crop folder was made with, if recorded."""
+    try:
+        recipe = json.loads((Path(crops_dir) / STATE_FILE).read_text()).get("recipe")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+    return recipe if isinstance(recipe, dict) else None
+
+
+def _read_state(path: Path, recipe: CropRecipe) -> dict[str, Any]:
+    """Earlier run's skipped lists, reused only when the recipe matches."""
+    fresh = {"recipe": recipe.describe(), "no_face": [], "unreadable": []}
     try:
         state = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return fresh
-    if state.get("settings") != fresh["settings"] or state.get("margin") != CROP_MARGIN:
-        return fresh
-    return state
+    return state if state.get("recipe") == fresh["recipe"] else fresh

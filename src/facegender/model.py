@@ -19,7 +19,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC
 
-from .preprocess import FACE_SIZE, preprocess_batch
+from .preprocess import FACE_SIZE, face_images, preprocess_batch, whole_image_box
 from .types import GENDERS, Prediction
 
 DEFAULT_UNCERTAIN_THRESHOLD = 0.75
@@ -125,6 +125,16 @@ class GenderModel:
         return str(self.manifest.get("features", "eigenface"))
 
     @property
+    def align_padding(self) -> float | None:
+        """Chip padding of a pixel model trained on aligned faces; None for square crops.
+
+        Models trained before alignment have no such entry and keep reading
+        square crops, so their recorded numbers stay true.
+        """
+        value = self.manifest.get("preprocess", {}).get("align_padding")
+        return None if value is None or self.features == "embedding" else float(value)
+
+    @property
     def threshold(self) -> float:
         """Confidence under which an answer is flagged ``uncertain``."""
         return float(self.manifest.get("uncertain_threshold", DEFAULT_UNCERTAIN_THRESHOLD))
@@ -166,12 +176,15 @@ class GenderModel:
     def classify_crops(self, crops: list[np.ndarray]) -> list[Prediction]:
         """Classify face crops (any size, BGR or gray ``uint8``), one Prediction each.
 
-        An embedding model aligns and embeds each crop as one face box filling it.
+        An embedding model, or an eigen-face model trained on aligned chips,
+        aligns each crop as one face box filling it.
         """
         if self.features == "embedding":
             from .embedding import embed_crops
 
             return self.predictions(self.predict_proba(embed_crops(crops)))
+        if self.align_padding is not None:
+            crops = [face_images(c, [whole_image_box(c)], self.align_padding)[0] for c in crops]
         return self.predictions(self.predict_proba(preprocess_batch(crops)))
 
     def reconstruct(self, rows: np.ndarray) -> np.ndarray | None:

@@ -1,8 +1,9 @@
-"""Crop a detected face and turn it into the model's input vector.
+"""Cut a detected face out and turn it into the model's input vector.
 
 One function for training and serving alike, so there is no train/serve skew:
 the crop step, ``facegender train`` and ``analyze`` all call
-:func:`crop_face` then :func:`preprocess`.
+:func:`face_images` (an aligned chip, or a square crop for models trained
+before alignment) then :func:`preprocess`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,20 @@ import cv2
 import numpy as np
 
 from .detect import to_gray
+from .landmarks import default_aligner
 from .types import Box
 
 FACE_SIZE = 100
 """Side of the square grayscale model input, in pixels."""
 CROP_MARGIN = 0.1
 """Margin added on each side of the detected box, as a fraction of its side."""
+
+ALIGN_PADDING = 0.1
+"""Context around the landmarks' face square in an aligned chip, as a fraction of its side.
+
+On the IMDB-WIKI validation part, aligned chips beat square Haar crops by 3.2 points
+on the same photos; paddings 0.0 to 0.15 were within a point of each other, 0.25 and
+0.4 (more hair and background) lower (reports/experiments.md)."""
 
 _CLAHE_CLIP = 2.0
 _CLAHE_TILES = (4, 4)
@@ -44,6 +53,26 @@ def crop_face(image: np.ndarray, box: Box, margin: float = CROP_MARGIN) -> np.nd
     h, w = image.shape[:2]
     sq = square_box(box, w, h, margin)
     return image[sq.y : sq.y + sq.h, sq.x : sq.x + sq.w].copy()
+
+
+def face_images(image: np.ndarray, boxes: list[Box], align_padding: float | None = None
+                ) -> list[np.ndarray]:
+    """The faces a pixel model reads, one per box, BGR ``uint8``.
+
+    With ``align_padding``: dlib's 5 landmarks, then a 100x100 chip with the
+    eyes level and at the same place in every face, so the eigen faces model
+    faces rather than where the detector put its box. Without: the square
+    crop of :func:`crop_face`, what models trained before alignment read.
+    """
+    if align_padding is None:
+        return [crop_face(image, b) for b in boxes]
+    chips = default_aligner().chips(image, boxes, FACE_SIZE, align_padding)
+    return [cv2.cvtColor(c, cv2.COLOR_RGB2BGR) for c in chips]
+
+
+def whole_image_box(image: np.ndarray) -> Box:
+    """The box of a whole image: a crop taken as one face that fills it."""
+    return Box(0, 0, image.shape[1], image.shape[0])
 
 
 def preprocess(face: np.ndarray) -> np.ndarray:

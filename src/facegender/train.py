@@ -1,6 +1,7 @@
 """``facegender train``: labeled photos to a saved, evaluated, reported model.
 
-crop (when given raw photos) -> preprocess -> seeded stratified split
+crop (when given raw photos; by default dlib's detector and landmark-aligned
+chips, see :class:`facegender.crop.CropRecipe`) -> preprocess -> seeded stratified split
 (train / validation / test) -> grid search on train -> calibrated refit on
 train -> uncertain threshold on validation -> metrics on the untouched test
 split -> skops + manifest -> report. Same data and seed, same model.
@@ -13,7 +14,6 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,13 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, train_test_split
 
 from . import __version__
-from .crop import crop_folder
+from .crop import SQUARE_CROPS, CropRecipe, crop_folder, recorded_recipe
 from .data import LabeledSet, scan_labeled
-from .detect import DetectorSettings
 from .evaluate import choose_threshold, classification_metrics, confident_answers
 from .images import read_image
 from .model import GenderModel, build_pipeline
 from .persist import save_model
-from .preprocess import CROP_MARGIN, mirror, preprocess
+from .preprocess import mirror, preprocess
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +43,9 @@ TINY_GRID: dict[str, list[Any]] = {
 }
 
 
-def default_crops_dir(data_dir: Path, settings: DetectorSettings) -> Path:
-    """Cache folder for the crops of ``data_dir``, keyed by its path and the detector."""
-    key = hashlib.sha256(f"{data_dir.resolve()}|{asdict(settings)}|{CROP_MARGIN}".encode())
+def default_crops_dir(data_dir: Path, recipe: CropRecipe) -> Path:
+    """Cache folder for the crops of ``data_dir``, keyed by its path and the crop recipe."""
+    key = hashlib.sha256(f"{data_dir.resolve()}|{recipe.describe()}".encode())
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / "facegender" / "crops" / f"{data_dir.name}-{key.hexdigest()[:12]}"
 
@@ -86,6 +85,7 @@ def train(
     name: str = "eigenface",
     mirror_faces: bool = True,
     external: list[str | Path] | None = None,
+    recipe: CropRecipe | None = None,
 ) -> GenderModel:
     """Train, evaluate, save and report a model; returns the fitted model.
 
@@ -98,20 +98,25 @@ def train(
     mirror_faces : also train the final model on left-right mirrored crops
     external : labeled folders from other sources, measured end to end (a photo
         with no face found counts as wrong) and reported; never used to tune
+    recipe : how raw photos are cropped (default: aligned chips). A folder of
+        crops keeps the recipe its crop step recorded (square crops when none),
+        so the model is served with faces cut the same way.
     """
     t_start = time.perf_counter()
     data = Path(data_dir)
     raw = scan_labeled(data)
     crop_summary: dict[str, Any] | None = None
     if raw.kind == "raw":
-        settings = DetectorSettings()
-        crops = Path(crops_dir) if crops_dir else default_crops_dir(data, settings)
+        recipe = recipe or CropRecipe()
+        crops = Path(crops_dir) if crops_dir else default_crops_dir(data, recipe)
         log.info("cropping %s into %s", data, crops)
-        crop_summary = crop_folder(data, crops, workers=workers, settings=settings,
+        crop_summary = crop_folder(data, crops, workers=workers, recipe=recipe,
                                    progress=progress)
         labeled = scan_labeled(crops)
+        described = recipe.describe()
     else:
         labeled = raw
+        described = recorded_recipe(data) or SQUARE_CROPS.describe()
     if len(labeled) < 20 or min(labeled.counts().values()) < 5:
         from .errors import BadRequest
 
@@ -140,8 +145,10 @@ def train(
         "grid": {k: [jsonable(v) for v in vs] for k, vs in grid.items()},
         "uncertain_threshold": threshold,
         "uncertain_share_validation": uncertain_share,
-        "detector": asdict(DetectorSettings()),
-        "preprocess": {"face_size": 100, "crop_margin": CROP_MARGIN, "normalise": "CLAHE",
+        "detector": described["detector"],
+        "preprocess": {"face_size": 100, "align_padding": described["align_padding"],
+                       "crop_margin": described["margin"],
+                       "normalise": "percentile stretch, CLAHE",
                        "mirrored_training_copies": mirror_faces},
         "training_data": {
             "source": data.name, "layout": raw.kind, "photos": len(raw),
