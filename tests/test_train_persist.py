@@ -57,6 +57,27 @@ def test_same_seed_same_model(tiny_model_dir: Path, tiny_raw: Path, tmp_path: Pa
     assert again.manifest["hyperparameters"] == first.manifest["hyperparameters"]
 
 
+def test_extra_source_joins_training_and_keeps_its_test_part(
+        tiny_model_dir: Path, tiny_raw: Path, tiny_external: Path, tmp_path: Path) -> None:
+    from facegender.train import TINY_GRID, train
+
+    crops = tiny_model_dir.parent / "crops"
+    model = train(tiny_raw, tmp_path / "m", crops_dir=crops, grid=TINY_GRID, workers=2,
+                  progress=False, seed=0, extra=[tiny_external])
+    td = model.manifest["training_data"]
+    utk = td["extra_sources"][tiny_external.name]
+    assert utk["photos"] == 40 and utk["faces"] >= 30  # aligned chips of tight UTKFace faces
+    first = json.loads((tiny_model_dir / MANIFEST_FILE).read_text())["training_data"]
+    assert td["split"] == first["split"]  # the main folder splits as without the extra
+    part = model.manifest["metrics"][f"test:{tiny_external.name}"]
+    assert part["n"] == utk["split"]["test"] and 0.0 <= part["balanced_accuracy"] <= 1.0
+    assert model.manifest["metrics"]["validation"]["n"] == (
+        first["split"]["validation"] + utk["split"]["validation"])
+    report = (tmp_path / "m" / "report" / "report.md").read_text()
+    assert f"Held-out test part of `{tiny_external.name}`" in report
+    assert f"Also trained on the training part of `{tiny_external.name}`" in report
+
+
 def test_loader_refuses_altered_file(tiny_model_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     shutil.copytree(tiny_model_dir, bad)

@@ -137,7 +137,7 @@ def crop(src: Path, dst: Path, workers: int | None, dask_spec: str | None, squar
               show_default=True, help="Eigen faces of pixels, or dlib face embeddings.")
 @click.option("--extra", multiple=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="embedding: more labeled photos to train on; a seeded test part stays aside.")
+              help="More labeled photos to train on; a seeded test part of each stays aside.")
 @click.option("--per-class", type=click.IntRange(5, None), default=None,
               help="embedding: a seeded sample of at most N photos per class of each folder.")
 @click.option("--square-crops", is_flag=True, help="eigenface: " + SQUARE_HELP)
@@ -160,7 +160,7 @@ def train(data_dir: Path, out_dir: Path, seed: int, crops_dir: Path | None,
 
             model = run_train(data_dir, out_dir, seed=seed, crops_dir=crops_dir,
                               workers=workers, grid=TINY_GRID if quick else None,
-                              external=list(external),
+                              external=list(external), extra=list(extra),
                               recipe=SQUARE_CROPS if square_crops else None)
     except FaceGenderError as exc:
         _fail(exc)

@@ -145,6 +145,7 @@ def write_training_report(
     """Write ``report.md`` and its plots for a freshly trained model.
 
     ``metrics`` holds ``test`` (the held-out split) and optionally
+    ``test:NAME`` (held-out parts of extra training sources) and
     ``external:NAME`` entries (other labeled folders, end to end).
     """
     test = metrics["test"]
@@ -181,8 +182,15 @@ def write_training_report(
         "## Held-out test split", "", metrics_table(test), "",
         "![confusion](confusion.png) ![roc](roc.png) ![reliability](reliability.png)", "",
     ]
+    for name, src in td.get("extra_sources", {}).items():
+        md[3:3] = [f"Also trained on the training part of `{name}` ({src['photos']} photos, "
+                   f"{src['faces']} faces, split {src['split']}).", ""]
     for key, m in metrics.items():
-        if key.startswith("external:"):
+        if key.startswith("test:"):
+            name = key.split(":", 1)[1]
+            md += evaluation_section(f"Held-out test part of `{name}` (never trained on)", m,
+                                     out, f"test-{name}-")
+        elif key.startswith("external:"):
             name = key.split(":", 1)[1]
             md += evaluation_section(f"External check: `{name}` (end to end; no face found "
                                      "counts as wrong)", m, out, f"{name}-")

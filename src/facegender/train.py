@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, t
 from . import __version__
 from .crop import SQUARE_CROPS, CropRecipe, crop_folder, recorded_recipe
 from .data import LabeledSet, scan_labeled
+from .errors import BadRequest
 from .evaluate import choose_threshold, classification_metrics, confident_answers
 from .images import read_image
 from .model import GenderModel, build_pipeline
@@ -86,6 +88,7 @@ def train(
     mirror_faces: bool = True,
     external: list[str | Path] | None = None,
     recipe: CropRecipe | None = None,
+    extra: list[str | Path] | None = None,
 ) -> GenderModel:
     """Train, evaluate, save and report a model; returns the fitted model.
 
@@ -101,40 +104,35 @@ def train(
     recipe : how raw photos are cropped (default: aligned chips). A folder of
         crops keeps the recipe its crop step recorded (square crops when none),
         so the model is served with faces cut the same way.
+    extra : more labeled folders, cropped the same way and split with the same
+        seed: their training and validation parts join the main folder's, their
+        test parts are measured on their own (``test:NAME``) and never trained on
     """
     t_start = time.perf_counter()
     data = Path(data_dir)
-    raw = scan_labeled(data)
-    crop_summary: dict[str, Any] | None = None
-    if raw.kind == "raw":
-        recipe = recipe or CropRecipe()
-        crops = Path(crops_dir) if crops_dir else default_crops_dir(data, recipe)
-        log.info("cropping %s into %s", data, crops)
-        crop_summary = crop_folder(data, crops, workers=workers, recipe=recipe,
-                                   progress=progress)
-        labeled = scan_labeled(crops)
-        described = recipe.describe()
-    else:
-        labeled = raw
-        described = recorded_recipe(data) or SQUARE_CROPS.describe()
-    if len(labeled) < 20 or min(labeled.counts().values()) < 5:
-        from .errors import BadRequest
-
-        raise BadRequest(f"too few faces to train on: {labeled.counts()} (need >= 5 per class)")
-    X = load_rows(labeled, progress)
-    y = labeled.labels
-    tr, va, te = split_indices(y, seed)
+    main = _load_source(data, crops_dir, recipe, seed, workers, progress)
+    extras = [_load_source(Path(f), None, recipe, seed, workers, progress)
+              for f in extra or []]
+    for e in extras:
+        if e.recipe != main.recipe:
+            raise BadRequest(f"{e.raw.root} was cropped differently from {data}: "
+                             f"{e.recipe} vs {main.recipe}")
+    sources = [main, *extras]
+    X_tr = np.vstack([s.X[s.tr] for s in sources])
+    y_tr = np.concatenate([s.y[s.tr] for s in sources])
+    X_va = np.vstack([s.X[s.va] for s in sources])
+    y_va = np.concatenate([s.y[s.va] for s in sources])
     grid = grid or DEFAULT_GRID
-    best_params, cv_score = _search(X[tr], y[tr], grid, seed, workers)
-    model = GenderModel(pipeline=fit_final(X[tr], y[tr], best_params, seed, mirror_faces))
-    p_val = model.predict_proba(X[va])[:, 1]
-    threshold, uncertain_share = choose_threshold(y[va], p_val)
-    p_test = model.predict_proba(X[te])[:, 1]
-    metrics = {
-        "validation": classification_metrics(y[va], p_val, seed=seed),
-        "test": classification_metrics(y[te], p_test, seed=seed),
-    }
-    metrics["test"].update(confident_answers(y[te], p_test, threshold))
+    best_params, cv_score = _search(X_tr, y_tr, grid, seed, workers)
+    model = GenderModel(pipeline=fit_final(X_tr, y_tr, best_params, seed, mirror_faces))
+    p_val = model.predict_proba(X_va)[:, 1]
+    threshold, uncertain_share = choose_threshold(y_va, p_val)
+    metrics = {"validation": classification_metrics(y_va, p_val, seed=seed)}
+    for key, src in [("test", main), *((f"test:{e.raw.root.name}", e) for e in extras)]:
+        p_test = model.predict_proba(src.X[src.te])[:, 1]
+        metrics[key] = {**classification_metrics(src.y[src.te], p_test, seed=seed),
+                        **confident_answers(src.y[src.te], p_test, threshold)}
+    described = main.recipe
     model.manifest = {
         "name": name,
         "version": __version__,
@@ -151,11 +149,11 @@ def train(
                        "normalise": "percentile stretch, CLAHE",
                        "mirrored_training_copies": mirror_faces},
         "training_data": {
-            "source": data.name, "layout": raw.kind, "photos": len(raw),
-            "photos_per_class": raw.counts(), "faces": len(labeled),
-            "faces_per_class": labeled.counts(), "files_sha256": raw.files_hash(),
-            "crop_summary": crop_summary,
-            "split": {"train": len(tr), "validation": len(va), "test": len(te)},
+            **main.summary(), "source": data.name,
+            "extra_sources": {e.raw.root.name: e.summary() for e in extras},
+            "note": "each source split 70/15/15 stratified with the seed; the training and "
+                    "validation parts of every source are joined, test parts never trained "
+                    "or tuned on",
         },
         "metrics": {k: strip_curves(v) for k, v in metrics.items()},
         "train_seconds": round(time.perf_counter() - t_start, 1),
@@ -170,9 +168,56 @@ def train(
     if report:
         from .report import write_training_report
 
-        write_training_report(model, metrics, X[tr], y[tr], out / "report")
+        write_training_report(model, metrics, X_tr, y_tr, out / "report")
     log.info("saved %s to %s", name, out)
     return model
+
+
+@dataclass
+class _Source:
+    """One labeled folder's faces as model rows, split train / validation / test."""
+
+    raw: LabeledSet
+    labeled: LabeledSet
+    recipe: dict[str, Any]
+    crop_summary: dict[str, Any] | None
+    X: np.ndarray
+    y: np.ndarray
+    tr: np.ndarray
+    va: np.ndarray
+    te: np.ndarray
+
+    def summary(self) -> dict[str, Any]:
+        return {"layout": self.raw.kind, "photos": len(self.raw),
+                "photos_per_class": self.raw.counts(), "faces": len(self.labeled),
+                "faces_per_class": self.labeled.counts(), "files_sha256": self.raw.files_hash(),
+                "crop_summary": self.crop_summary,
+                "split": {"train": len(self.tr), "validation": len(self.va),
+                          "test": len(self.te)}}
+
+
+def _load_source(data: Path, crops_dir: str | Path | None, recipe: CropRecipe | None,
+                 seed: int, workers: int | None, progress: bool) -> _Source:
+    """Crop a raw folder (cached) or read a crop folder, preprocess, split with the seed."""
+    raw = scan_labeled(data)
+    crop_summary: dict[str, Any] | None = None
+    if raw.kind == "raw":
+        recipe = recipe or CropRecipe()
+        crops = Path(crops_dir) if crops_dir else default_crops_dir(data, recipe)
+        log.info("cropping %s into %s", data, crops)
+        crop_summary = crop_folder(data, crops, workers=workers, recipe=recipe,
+                                   progress=progress)
+        labeled = scan_labeled(crops)
+        described = recipe.describe()
+    else:
+        labeled = raw
+        described = recorded_recipe(data) or SQUARE_CROPS.describe()
+    if len(labeled) < 20 or min(labeled.counts().values()) < 5:
+        raise BadRequest(f"too few faces to train on in {data}: {labeled.counts()} "
+                         "(need >= 5 per class)")
+    X = load_rows(labeled, progress)
+    return _Source(raw, labeled, described, crop_summary, X, labeled.labels,
+                   *split_indices(labeled.labels, seed))
 
 
 def fit_final(
