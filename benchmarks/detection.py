@@ -7,9 +7,10 @@ Run from the project root::
 
 Evaluates ``DetectorSettings()`` (the defaults, changed by ``--set``; with
 ``--set profile_min_neighbors=3`` also the same without that side-view search), the
-embedding model's detector (dlib's HOG, then the tuned Haar search with side views
-when HOG finds nothing), and two references, the course's plain
-``detectMultiScale(gray, 1.1|1.5, 5, minSize=(30, 30))`` on the unpadded full image,
+shipped models' detector (dlib's HOG, then the tuned Haar search with side views
+when HOG finds nothing, then dlib's CNN; also without the CNN step), and two
+references, the course's plain ``detectMultiScale(gray, 1.1|1.5, 5, minSize=(30, 30))``
+on the unpadded full image,
 and writes ``detection.md`` and ``detection.json``.
 ``--grid`` first searches settings on 2 processes (one OpenCV thread each; times
 are then single-thread and only comparable within the grid) and adds the ranking.
@@ -259,11 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     if settings.profile_min_neighbors:  # what the side-view search adds, in the same run
         rows.append(("tuned, no side views", evaluate(
             HaarDetector(replace(settings, profile_min_neighbors=0)), _IMAGES)))
-    if importlib.util.find_spec("dlib") is not None:  # the embedding model's detector
+    if importlib.util.find_spec("dlib") is not None:  # both shipped models' detector
         from facegender.dlib_detect import DlibDetector, DlibSettings
 
-        rows.append(("embedding: HOG, then tuned", {"settings": asdict(DlibSettings()), **evaluate(
-            DlibDetector(DlibSettings()), _IMAGES)}))
+        rows.append(("shipped models: HOG, then tuned + side views, then CNN", {
+            "settings": asdict(DlibSettings()), **evaluate(DlibDetector(DlibSettings()),
+                                                           _IMAGES)}))
+        rows.append(("the same without the CNN step", evaluate(
+            DlibDetector(DlibSettings(cnn_work_size=0)), _IMAGES)))
     if not args.no_baselines:
         rows += [(f"plain {p.scale_factor}", evaluate(p, _IMAGES))
                  for p in (Plain(1.1), Plain(1.5))]
