@@ -44,7 +44,8 @@ check: lint test
 
 ## Rebuild both shipped models from ../shared/data: the default (embedding: IMDB-WIKI and
 ## UTKFace, 2,500 photos per class of each) and the explainable eigenface (all of both).
-## About 40 min on 2 cores from cold (crops and embeddings are cached); each keeps a seeded test part aside and measures pixabay-external.
+## About 40 min on 2 cores from cold (crops and embeddings are cached); each keeps a seeded
+## test part aside and measures pixabay-external.
 train: $(STAMP)
 	$(BIN)/facegender train --features embedding --data ../shared/data/imdbwiki \
 	  --extra ../shared/data/utkface --per-class 2500 --out src/facegender/models/embedding --seed 0 \
