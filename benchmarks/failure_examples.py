@@ -35,12 +35,13 @@ import cv2
 import numpy as np
 from common import DATA, ROOT, save_figure
 
-from facegender.analyze import default_detector
+from facegender.dlib_detect import dlib_detector
 from facegender.images import read_image
+from facegender.landmarks import LANDMARKS_FILE, model_file
 from facegender.preprocess import crop_face
 
 PREDICTIONS = Path("/tmp/facegender-bench/predictions.json")
-SETS = ("utkface held-out test part of embedding (end to end)",
+SETS = ("utkface held-out test part of eigenface (its crops)",
         "pixabay-external (end to end; never trained or tuned on)")
 #: Picked by eye from the contact sheet of the eigen-face model's pixabay errors
 #: (``--sheet``, 2026-12-02): faces turned to the side, and faces behind dark glasses
@@ -67,9 +68,9 @@ def errors(store: dict[str, Any], model: str = "eigenface") -> list[dict[str, An
 
 
 def face_crop(path: str) -> np.ndarray:
-    """The largest face (Haar, with the serving margin) of a photo, or the whole photo."""
+    """The largest face (both models' detector, with the square-crop margin), or the photo."""
     image = read_image(path)
-    boxes = default_detector().detect(image)
+    boxes = dlib_detector().detect(image)
     if boxes:
         face = crop_face(image, boxes[0])
     else:  # no face found: the photo's centre square, not a squashed whole photo
@@ -82,14 +83,13 @@ def face_crop(path: str) -> np.ndarray:
 def yaw(path: str) -> float:
     """0 for a frontal face up to ~1 for a profile: eye-to-nose distance asymmetry (dlib)."""
     import dlib
-    import face_recognition_models as frm
 
     image = read_image(path)
-    boxes = default_detector().detect(image)
+    boxes = dlib_detector().detect(image)
     if not boxes:
         return 0.0
     b = boxes[0]
-    predictor = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+    predictor = dlib.shape_predictor(str(model_file(LANDMARKS_FILE)))
     shape = predictor(np.ascontiguousarray(image[:, :, ::-1]),
                       dlib.rectangle(b.x, b.y, b.x + b.w, b.y + b.h))
     pts = np.array([[shape.part(i).x, shape.part(i).y] for i in range(5)], float)

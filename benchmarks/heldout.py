@@ -4,10 +4,10 @@ Both trainers split the faces they found 70/15/15 with seed 0
 (:func:`facegender.train.split_indices`); these functions redo the same steps
 on the same files, so "held-out test" here is the untouched part, never one
 the model trained or was tuned on. The eigen-face model's split is over the
-crops of all imdbwiki photos (the crop cache ``facegender train`` uses; made
-once if missing). The embedding model's is over a seeded sample of 2,500
-photos per class of imdbwiki and of utkface (its manifest records it), with
-the embeddings its training cached.
+crops of all photos of each of its training folders, imdbwiki and utkface (the
+crop cache ``facegender train`` uses; made once if missing). The embedding
+model's is over a seeded sample of 2,500 photos per class of imdbwiki and of
+utkface (its manifest records it), with the embeddings its training cached.
 """
 
 from __future__ import annotations
@@ -36,26 +36,28 @@ class HeldOut:
     p_male: np.ndarray
 
 
-def eigenface_test(model: GenderModel, imdbwiki: Path, seed: int = 0,
+def eigenface_test(model: GenderModel, folder: Path, seed: int = 0,
                    crops: Path | None = None) -> HeldOut:
-    """The eigen-face model's test split: its crops, classified as in training.
+    """The eigen-face model's test part of one training folder: its crops, classified as in
+    training.
 
-    ``crops``: a crop folder of imdbwiki made with the default detector (e.g.
+    ``crops``: a crop folder of ``folder`` made with the model's recipe (e.g.
     ``training_cost.py``'s full run), else the default cache; either is
     completed first (cropping is resumable). The face count is checked
     against the manifest.
     """
     recipe = SQUARE_CROPS if model.align_padding is None else CropRecipe()
-    crops = crops or default_crops_dir(imdbwiki, recipe)
-    crop_folder(imdbwiki, crops, workers=2, recipe=recipe, progress=False)
+    crops = crops or default_crops_dir(folder, recipe)
+    crop_folder(folder, crops, workers=2, recipe=recipe, progress=False)
     labeled = scan_labeled(crops)
-    expected = model.manifest["training_data"]["faces"]
+    td = model.manifest["training_data"]
+    expected = (td if folder.name == td["source"] else td["extra_sources"][folder.name])["faces"]
     if len(labeled) != expected:
         raise RuntimeError(f"{len(labeled)} crops in {crops}, the model's manifest says "
                            f"{expected}: not the split it was tested on")
     _, _, te = split_indices(labeled.labels, seed)
     rows = np.stack([preprocess(read_image(labeled.paths[i])).ravel() for i in te])
-    by_crop = {crop_name(imdbwiki, p): p for p in scan_labeled(imdbwiki).paths}
+    by_crop = {crop_name(folder, p): p for p in scan_labeled(folder).paths}
     photos = tuple(by_crop[labeled.paths[i].name] for i in te)
     return HeldOut(photos, labeled.labels[te], model.predict_proba(rows)[:, 1])
 
