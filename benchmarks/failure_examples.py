@@ -41,7 +41,7 @@ from facegender.landmarks import LANDMARKS_FILE, model_file
 from facegender.preprocess import crop_face
 
 PREDICTIONS = Path("/tmp/facegender-bench/predictions.json")
-SETS = ("utkface held-out test part of eigenface (its crops)",
+SETS = ("utkface held-out test part of embedding (end to end)",
         "pixabay-external (end to end; never trained or tuned on)")
 #: Picked by eye from the contact sheet of the eigen-face model's pixabay errors
 #: (``--sheet``, 2026-12-02): faces turned to the side, and faces behind dark glasses
