@@ -32,7 +32,9 @@ def test_artifact_manifest_and_report(tiny_model_dir: Path) -> None:
     ext = manifest["metrics"]["external:tiny-utk0"]
     assert ext["n"] == 40 and ext["n_with_face"] >= 30  # padded detection finds tight chips
     report = tiny_model_dir / "report"
-    assert "External check: `tiny-utk0`" in (report / "report.md").read_text()
+    text = (report / "report.md").read_text()
+    assert "External check: `tiny-utk0`" in text
+    assert "chip aligned by dlib's 5 landmarks (padding 0.1)" in text
     for name in ("report.md", "samples.png", "mean_face.png", "eigenfaces.png",
                  "explained_variance.png", "confusion.png", "roc.png", "reliability.png"):
         assert (report / name).stat().st_size > 100, name

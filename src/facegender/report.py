@@ -138,6 +138,20 @@ def evaluation_section(title: str, m: dict[str, Any], out: Path, prefix: str) ->
             " ".join(f"![{n}]({n})" for n in names), ""]
 
 
+def faces_line(manifest: dict[str, Any]) -> str:
+    """One sentence saying how the faces were found and cut, from the manifest."""
+    pre, det = manifest.get("preprocess", {}), manifest.get("detector", {})
+    found = ("dlib's HOG detector (Haar, then dlib's CNN, when it finds nothing)"
+             if det.get("kind") == "hog" else "OpenCV's Haar cascade")
+    if pre.get("align_padding") is not None:
+        cut = (f"a 100x100 chip aligned by dlib's 5 landmarks (padding "
+               f"{pre['align_padding']})")
+    else:
+        cut = f"a square crop with a {pre.get('crop_margin', 0.1):.0%} margin"
+    return (f"Faces: {found}, then {cut}, grayscale, percentile stretch and CLAHE -> "
+            "[PCA on pixels | PCA on HOG] -> RBF SVM with sigmoid calibration.")
+
+
 def write_training_report(
     model: GenderModel, metrics: dict[str, dict[str, Any]], X_train: np.ndarray,
     y_train: np.ndarray, out: Path,
@@ -171,6 +185,7 @@ def write_training_report(
     td = man["training_data"]
     md = [
         f"# Training report: {man['name']} {man['version']}", "",
+        faces_line(man), "",
         f"Trained on `{td['source']}` ({td['photos']} photos, {td['faces']} faces: "
         f"{td['faces_per_class']}), seed {man['seed']}, in {man['train_seconds']} s. "
         f"Split (stratified): {td['split']}.", "",

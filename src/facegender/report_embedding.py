@@ -23,8 +23,9 @@ def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]
     td = man["training_data"]
     md = [
         f"# Training report: {man['name']} {man['version']}", "",
-        "dlib HOG detector (Haar when it finds nothing) -> 5-point alignment -> dlib's "
-        "128-d ResNet embedding -> StandardScaler -> RBF SVM with sigmoid calibration.", "",
+        "dlib HOG detector (Haar, then dlib's CNN, when it finds nothing) -> 5-point "
+        "alignment -> dlib's 128-d ResNet embedding -> StandardScaler -> RBF SVM with "
+        "sigmoid calibration.", "",
         f"Trained on `{td['source']}` plus {td['extra_sources'] or 'nothing else'}, seed "
         f"{man['seed']}, in {man['train_seconds']} s; {td['note']}.", "",
         "| source | photos | faces | train | validation | test (kept aside) |",

@@ -73,7 +73,7 @@ class Service:
 
     model: GenderModel
     detector: Detector | None = None
-    """None: the detector the model's manifest names (Haar, or dlib HOG for embeddings)."""
+    """None: the detector the model's manifest names (dlib HOG with fallbacks, or Haar)."""
     max_pixels: int = 40_000_000
     explainer: GenderModel | None = None
     """An eigen-face model that draws reconstructions for an embedding model's faces."""
