@@ -8,7 +8,8 @@ Run from the project root::
 Evaluates ``DetectorSettings()`` (the defaults, changed by ``--set``; with
 ``--set profile_min_neighbors=3`` also the same without that side-view search), the
 shipped models' detector (dlib's HOG, then the tuned Haar search with side views
-when HOG finds nothing, then dlib's CNN; also without the CNN step), and two
+when HOG finds nothing, then dlib's CNN; also without the CNN step and without the
+second HOG pass for small faces), and two
 references, the course's plain ``detectMultiScale(gray, 1.1|1.5, 5, minSize=(30, 30))``
 on the unpadded full image,
 and writes ``detection.md`` and ``detection.json``.
@@ -268,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                                                            _IMAGES)}))
         rows.append(("the same without the CNN step", evaluate(
             DlibDetector(DlibSettings(cnn_work_size=0)), _IMAGES)))
+        rows.append(("the same without the small-face pass", evaluate(
+            DlibDetector(DlibSettings(small_face_size=0)), _IMAGES)))
     if not args.no_baselines:
         rows += [(f"plain {p.scale_factor}", evaluate(p, _IMAGES))
                  for p in (Plain(1.1), Plain(1.5))]

@@ -140,6 +140,21 @@ def test_embedding_detector_asks_the_cnn_last(shared_data: Path) -> None:
     assert 100 < box.w < 250 and box.x < 165 < box.x + box.w  # the face, mid-photo
 
 
+def test_shipped_detector_looks_again_for_small_faces_beside_a_found_one(
+        shared_data: Path) -> None:
+    """A PASCAL VOC group photo: HOG at 320 px finds one of three people; the second HOG
+    pass on a 640 px copy, run because that face is small for the photo, finds the others."""
+    pytest.importorskip("dlib")
+    from facegender.dlib_detect import DlibDetector, DlibSettings
+
+    photo = read_image(shared_data / "detection" / "group" / "2008_001322.jpg")
+    one = DlibDetector(DlibSettings(small_face_size=0)).detect(photo)
+    assert len(one) == 1
+    boxes = DlibDetector().detect(photo)
+    assert len(boxes) == 3 and any(b.iou(one[0]) > 0.5 for b in boxes)
+    assert all(a.iou(b) < 0.3 for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
 def test_embedding_detector_with_every_fallback_finds_no_face_where_there_is_none(
         shared_data: Path) -> None:
     pytest.importorskip("dlib")
