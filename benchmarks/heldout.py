@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from facegender.analyze import dlib_settings
 from facegender.crop import SQUARE_CROPS, CropRecipe, crop_folder, crop_name
 from facegender.data import scan_labeled
-from facegender.dlib_detect import DlibSettings
 from facegender.images import read_image
 from facegender.model import GenderModel
 from facegender.preprocess import preprocess
@@ -46,7 +46,8 @@ def eigenface_test(model: GenderModel, folder: Path, seed: int = 0,
     completed first (cropping is resumable). The face count is checked
     against the manifest.
     """
-    recipe = SQUARE_CROPS if model.align_padding is None else CropRecipe()
+    recipe = SQUARE_CROPS if model.align_padding is None else CropRecipe(
+        dlib_settings(model.manifest["detector"]), model.align_padding)  # as it was trained
     crops = crops or default_crops_dir(folder, recipe)
     crop_folder(folder, crops, workers=2, recipe=recipe, progress=False)
     labeled = scan_labeled(crops)
@@ -68,10 +69,7 @@ def embedding_test(model: GenderModel, folder: Path, seed: int = 0) -> HeldOut:
     labeled = sample_per_class(scan_labeled(folder), source["sampled_per_class"], seed)
     if labeled.files_hash() != source["files_sha256"]:
         raise RuntimeError(f"the sample of {folder} differs from the one the model trained on")
-    fields = DlibSettings.__dataclass_fields__
-    settings = DlibSettings(**{k: v for k, v in model.manifest["detector"].items()
-                               if k in fields})
-    emb = embed_folder(labeled, settings, workers=2)
+    emb = embed_folder(labeled, dlib_settings(model.manifest["detector"]), workers=2)
     found = np.flatnonzero(~np.isnan(emb).any(axis=1))
     y = labeled.labels[found]
     _, _, te = split_indices(y, seed)

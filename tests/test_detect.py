@@ -164,3 +164,18 @@ def test_embedding_detector_with_every_fallback_finds_no_face_where_there_is_non
     for path in sorted((shared_data / "detection" / "no_face").iterdir()):
         if path.suffix in (".png", ".jpg"):
             assert det.detect(read_image(path)) == [], path.name
+
+
+def test_dlib_steps_a_manifest_does_not_name_are_off_and_added_ones_are_served() -> None:
+    """A model is served with the detector it was measured with: steps newer than its
+    manifest stay off, unless the manifest lists them as added after training."""
+    pytest.importorskip("dlib")
+    from facegender import load_model
+    from facegender.analyze import detector_for, dlib_settings
+
+    old = dlib_settings({"kind": "hog", "work_size": 320})
+    assert old.cnn_work_size == 0 and old.small_face_size == 0 and old.work_size == 320
+    for name in ("eigenface", "embedding"):
+        served = detector_for(load_model(name)).settings
+        assert served.cnn_work_size == 160  # trained and measured with it
+        assert served.small_face_size == 640 and served.small_face_min_score == 0.5

@@ -44,13 +44,30 @@ def detector_from(settings: DetectorSettings | DlibSettings) -> Detector:
     return haar_detector(settings)
 
 
+_DLIB_STEPS_ADDED_LATER = {"cnn_work_size": 0, "small_face_size": 0}
+"""DlibDetector steps newer than some manifests: off where a manifest does not name them."""
+
+
 def detector_for(model: GenderModel) -> Detector:
-    """The detector a model was trained with: dlib's HOG when its manifest says so, else Haar."""
-    det = model.manifest.get("detector", {})
+    """The detector a model was trained with: dlib's HOG when its manifest says so, else Haar.
+
+    ``detector_added_after_training`` in a manifest names steps turned on for
+    serving after the model was trained and measured (each with its
+    re-measurement in the manifest's note); they are served but never used to
+    rebuild the training crops.
+    """
+    det = {**model.manifest.get("detector", {}),
+           **model.manifest.get("detector_added_after_training", {})}
     if det.get("kind") == "hog":
-        fields = DlibSettings.__dataclass_fields__
-        return dlib_detector(DlibSettings(**{k: v for k, v in det.items() if k in fields}))
+        return dlib_detector(dlib_settings(det))
     return haar_detector(haar_settings(det))
+
+
+def dlib_settings(recorded: dict[str, Any]) -> DlibSettings:
+    """The dlib detector settings a manifest recorded; steps it does not name are off."""
+    fields = DlibSettings.__dataclass_fields__
+    return DlibSettings(**{**_DLIB_STEPS_ADDED_LATER,
+                           **{k: v for k, v in recorded.items() if k in fields}})
 
 
 def haar_settings(recorded: dict[str, Any]) -> DetectorSettings:
