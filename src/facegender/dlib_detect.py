@@ -102,6 +102,14 @@ class DlibDetector:
                 str(model_file(CNN_FILE)))
         return det
 
+    def _hog(self, image: np.ndarray, size: int, min_score: float,
+             min_face_size: int | None) -> list[Box]:
+        """One HOG search on a padded copy with longer side ``size``, best score first."""
+        work, scale, pad = _work_copy(image, size, self.settings.pad_fraction)
+        rects, scores, _ = self._detector().run(work, self.settings.upsample, min_score)
+        return _to_boxes(list(zip(rects, scores, strict=True)), image, scale, pad,
+                         min_face_size)
+
     def detect(self, image: np.ndarray, *, min_face_size: int | None = None) -> list[Box]:
         """Detect faces, largest first.
 
@@ -116,16 +124,10 @@ class DlibDetector:
         list of Box in original-image pixels, clipped, sorted by area, largest first.
         """
         s = self.settings
-        work, scale, pad = _work_copy(image, s.work_size, s.pad_fraction)
-        rects, scores, _ = self._detector().run(work, s.upsample, s.min_score)
-        boxes = _to_boxes(list(zip(rects, scores, strict=True)), image, scale, pad,
-                          min_face_size)
+        boxes = self._hog(image, s.work_size, s.min_score, min_face_size)
         if boxes and s.small_face_size > s.work_size and (
                 max(max(b.w, b.h) for b in boxes) < min(image.shape[:2]) / 3):
-            work, scale, pad = _work_copy(image, s.small_face_size, s.pad_fraction)
-            rects, scores, _ = self._detector().run(work, s.upsample, s.small_face_min_score)
-            more = _to_boxes(list(zip(rects, scores, strict=True)), image, scale, pad,
-                             min_face_size)
+            more = self._hog(image, s.small_face_size, s.small_face_min_score, min_face_size)
             boxes += [b for b in more if all(b.iou(o) < 0.3 for o in boxes)]
         if not boxes and s.haar_fallback:
             from .analyze import haar_detector  # analyze imports this module

@@ -132,7 +132,6 @@ def train(
         p_test = model.predict_proba(src.X[src.te])[:, 1]
         metrics[key] = {**classification_metrics(src.y[src.te], p_test, seed=seed),
                         **confident_answers(src.y[src.te], p_test, threshold)}
-    described = main.recipe
     model.manifest = {
         "name": name,
         "version": __version__,
@@ -143,9 +142,9 @@ def train(
         "grid": {k: [jsonable(v) for v in vs] for k, vs in grid.items()},
         "uncertain_threshold": threshold,
         "uncertain_share_validation": uncertain_share,
-        "detector": described["detector"],
-        "preprocess": {"face_size": 100, "align_padding": described["align_padding"],
-                       "crop_margin": described["margin"],
+        "detector": main.recipe["detector"],
+        "preprocess": {"face_size": 100, "align_padding": main.recipe["align_padding"],
+                       "crop_margin": main.recipe["margin"],
                        "normalise": "percentile stretch, CLAHE",
                        "mirrored_training_copies": mirror_faces},
         "training_data": {
