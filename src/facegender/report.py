@@ -189,6 +189,9 @@ def write_training_report(
         f"Trained on `{td['source']}` ({td['photos']} photos, {td['faces']} faces: "
         f"{td['faces_per_class']}), seed {man['seed']}, in {man['train_seconds']} s. "
         f"Split (stratified): {td['split']}.", "",
+        *(line for name, src in td.get("extra_sources", {}).items() for line in (
+            f"Also trained on the training part of `{name}` ({src['photos']} photos, "
+            f"{src['faces']} faces, split {src['split']}).", "")),
         f"Best hyper-parameters (3-fold CV balanced accuracy "
         f"{man['cv_balanced_accuracy']:.3f}): `{json.dumps(man['hyperparameters'])}`.", "",
         f"Uncertain threshold (chosen on validation): confidence < {man['uncertain_threshold']:.2f}"
@@ -197,9 +200,6 @@ def write_training_report(
         "## Held-out test split", "", metrics_table(test), "",
         "![confusion](confusion.png) ![roc](roc.png) ![reliability](reliability.png)", "",
     ]
-    for name, src in td.get("extra_sources", {}).items():
-        md[3:3] = [f"Also trained on the training part of `{name}` ({src['photos']} photos, "
-                   f"{src['faces']} faces, split {src['split']}).", ""]
     for key, m in metrics.items():
         if key.startswith("test:"):
             name = key.split(":", 1)[1]
