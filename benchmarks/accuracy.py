@@ -38,11 +38,11 @@ from peer import Peer
 
 from facegender.analyze import detector_for, face_features
 from facegender.errors import FaceGenderError
-from facegender.evaluate import classification_metrics
-from facegender.fairness import AGE_BANDS, UTK_RACES, age_band, breakdown, group_metrics
 from facegender.images import read_image
 from facegender.model import GenderModel
 from facegender.persist import load_model
+from facegender.training.evaluate import classification_metrics
+from facegender.training.fairness import AGE_BANDS, UTK_RACES, age_band, breakdown, group_metrics
 
 PREDICTIONS = Path("/tmp/facegender-bench/predictions.json")
 
@@ -75,7 +75,7 @@ def over_photos(fn: Callable[[np.ndarray], float], photos: list[Path], workers: 
 
 def labeled_photos(folder: Path) -> tuple[list[Path], np.ndarray]:
     """Photos of a raw labeled folder and their labels (0 female, 1 male)."""
-    from facegender.data import scan_labeled
+    from facegender.training.data import scan_labeled
 
     labeled = scan_labeled(folder)
     return list(labeled.paths), labeled.labels

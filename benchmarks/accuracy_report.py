@@ -6,7 +6,7 @@ from typing import Any
 
 from common import ci, machine_line
 
-from facegender.fairness import weakest
+from facegender.training.fairness import weakest
 
 
 def _recall(r: dict[str, Any]) -> str:

@@ -38,9 +38,9 @@ from typing import Any
 
 from common import DATA, RESULTS, machine, machine_line, write_results
 
-from facegender.batch import DEFAULT_CHUNK_SIZE, run_batch
-from facegender.batch_output import read_rows
-from facegender.engine import open_executor
+from facegender.batch.engine import open_executor
+from facegender.batch.output import read_rows
+from facegender.batch.run import DEFAULT_CHUNK_SIZE, run_batch
 
 SETUPS = [("local", 1), ("local", 2), ("dask", 1), ("dask", 2)]
 PER_ROUND = 64
@@ -106,7 +106,7 @@ def opencv_threads(folder: Path, repeats: int = 2) -> dict[str, float]:
     """Detection alone, images/s, with OpenCV on one thread and on its default."""
     import cv2
 
-    from facegender.analyze import default_detector
+    from facegender.detection import default_detector
     from facegender.images import read_image
 
     images = [read_image(p) for p in sorted(folder.rglob("*.jpg"))]

@@ -48,7 +48,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from facegender.detect import DetectorSettings, HaarDetector, to_gray
+from facegender.detection.haar import DetectorSettings, HaarDetector, to_gray
 from facegender.images import read_image
 from facegender.types import Box
 
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("tuned, no side views", evaluate(
             HaarDetector(replace(settings, profile_min_neighbors=0)), _IMAGES)))
     if importlib.util.find_spec("dlib") is not None:  # both shipped models' detector
-        from facegender.dlib_detect import DlibDetector, DlibSettings
+        from facegender.detection.dlib_chain import DlibDetector, DlibSettings
 
         rows.append(("shipped models: HOG, then tuned + side views, then CNN", {
             "settings": asdict(DlibSettings()), **evaluate(DlibDetector(DlibSettings()),

@@ -48,13 +48,13 @@ def _cut(paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Haar crops and aligned chips (grey, uint8) of the largest face of each photo."""
     import cv2
 
-    from facegender.analyze import haar_detector
-    from facegender.detect import DetectorSettings
-    from facegender.dlib_detect import DlibDetector, DlibSettings
+    from facegender.detection import haar_detector
+    from facegender.detection.dlib_chain import DlibDetector, DlibSettings
+    from facegender.detection.haar import DetectorSettings
+    from facegender.detection.landmarks import default_aligner
     from facegender.errors import FaceGenderError
+    from facegender.features.preprocess import crop_face
     from facegender.images import read_image
-    from facegender.landmarks import default_aligner
-    from facegender.preprocess import crop_face
 
     haar, hog = haar_detector(DetectorSettings()), DlibDetector(DlibSettings(cnn_work_size=0))
     crops = np.zeros((len(paths), 100, 100), np.uint8)
@@ -79,8 +79,8 @@ def _cut(paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def cut_folder(root: Path, workers: int = 2) -> dict[str, np.ndarray]:
     """Cached :func:`_cut` over a labeled folder, in spawned worker processes."""
-    from facegender.data import scan_labeled
     from facegender.threads import process_pool
+    from facegender.training.data import scan_labeled
 
     labeled = scan_labeled(root)
     cache = CACHE / f"align-{root.name}-{labeled.files_hash()[:12]}.npz"
@@ -108,7 +108,7 @@ def aligned_view(chips: np.ndarray, padding: float) -> np.ndarray:
 
 
 def rows(faces: np.ndarray) -> np.ndarray:
-    from facegender.preprocess import preprocess_batch
+    from facegender.features.preprocess import preprocess_batch
 
     return preprocess_batch(list(faces))
 
@@ -118,8 +118,8 @@ def fit_score(X: np.ndarray, y: np.ndarray, tr: np.ndarray, va: np.ndarray,
     """Validation balanced accuracy of the uncalibrated pipeline trained with mirrored copies."""
     from sklearn.metrics import balanced_accuracy_score
 
+    from facegender.features.preprocess import mirror
     from facegender.model import build_pipeline
-    from facegender.preprocess import mirror
 
     Xt = np.vstack([X[tr], mirror(X[tr])])
     yt = np.concatenate([y[tr], y[tr]])
@@ -131,9 +131,9 @@ def extra_source(main_dir: Path, extra_dir: Path, out: Path) -> None:
     """Validation balanced accuracy per source, trained without and with the extra source."""
     from sklearn.metrics import balanced_accuracy_score
 
+    from facegender.features.preprocess import mirror
     from facegender.model import build_pipeline
-    from facegender.preprocess import mirror
-    from facegender.train import split_indices
+    from facegender.training.train_eigenface import split_indices
 
     parts = {}
     for folder in (main_dir, extra_dir):
@@ -182,7 +182,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.extra:
         return extra_source(args.data, args.extra, args.out)
-    from facegender.train import split_indices
+    from facegender.training.train_eigenface import split_indices
 
     t0 = time.perf_counter()
     d = cut_folder(args.data)

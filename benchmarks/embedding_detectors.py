@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from facegender.data import scan_labeled
-from facegender.detect import HaarDetector
-from facegender.dlib_detect import DlibDetector, DlibSettings
+from facegender.detection.dlib_chain import DlibDetector, DlibSettings
+from facegender.detection.haar import HaarDetector
 from facegender.images import read_image
+from facegender.training.data import scan_labeled
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

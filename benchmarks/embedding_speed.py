@@ -27,8 +27,8 @@ from common import RESULTS, machine, machine_line, write_results
 from latency import ours, photos, side_by_side
 from threadpoolctl import threadpool_limits
 
-from facegender.embedding import RESNET_FILE, default_embedder
-from facegender.landmarks import models_dir
+from facegender.detection.landmarks import models_dir
+from facegender.features.embedding import RESNET_FILE, default_embedder
 from facegender.persist import load_model
 
 NAMES = {"numpy": "numpy ResNet (shipped)", "dlib": "dlib ResNet (before)"}

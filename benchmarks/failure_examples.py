@@ -35,10 +35,10 @@ import cv2
 import numpy as np
 from common import DATA, ROOT, save_figure
 
-from facegender.dlib_detect import dlib_detector
+from facegender.detection.dlib_chain import dlib_detector
+from facegender.detection.landmarks import LANDMARKS_FILE, model_file
+from facegender.features.preprocess import crop_face
 from facegender.images import read_image
-from facegender.landmarks import LANDMARKS_FILE, model_file
-from facegender.preprocess import crop_face
 
 PREDICTIONS = Path("/tmp/facegender-bench/predictions.json")
 SETS = ("utkface held-out test part of embedding (end to end)",

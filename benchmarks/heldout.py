@@ -1,7 +1,7 @@
 """The held-out test parts the shipped models were measured on, rebuilt exactly.
 
 Both trainers split the faces they found 70/15/15 with seed 0
-(:func:`facegender.train.split_indices`); these functions redo the same steps
+(:func:`facegender.training.train_eigenface.split_indices`); these functions redo the same steps
 on the same files, so "held-out test" here is the untouched part, never one
 the model trained or was tuned on. The eigen-face model's split is over the
 crops of all photos of each of its training folders, imdbwiki and utkface (the
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from facegender.analyze import dlib_settings
-from facegender.crop import SQUARE_CROPS, CropRecipe, crop_folder, crop_name
-from facegender.data import scan_labeled
+from facegender.detection import dlib_settings
+from facegender.features.preprocess import preprocess
 from facegender.images import read_image
 from facegender.model import GenderModel
-from facegender.preprocess import preprocess
-from facegender.train import default_crops_dir, split_indices
-from facegender.train_embedding import embed_folder, sample_per_class
+from facegender.training.crop import SQUARE_CROPS, CropRecipe, crop_folder, crop_name
+from facegender.training.data import scan_labeled
+from facegender.training.train_eigenface import default_crops_dir, split_indices
+from facegender.training.train_embedding import embed_folder, sample_per_class
 
 
 @dataclass(frozen=True)

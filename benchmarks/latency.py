@@ -43,8 +43,8 @@ STAGES = ("decode", "detect", "preprocess", "classify", "total")
 
 def mosaic(n_faces: int, width: int, seed: int = 0) -> np.ndarray:
     """A ``width`` x 3/4 ``width`` BGR image holding ``n_faces`` imdbwiki photos in a grid."""
-    from facegender.data import scan_labeled
     from facegender.images import read_image
+    from facegender.training.data import scan_labeled
 
     paths = scan_labeled(DATA / "imdbwiki").paths
     rng = np.random.default_rng(seed)

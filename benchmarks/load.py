@@ -46,8 +46,8 @@ BOUNDARY = "facegenderbench"
 
 def bodies(n: int = 20, seed: int = 0) -> list[bytes]:
     """Multipart bodies, each one real photo centre-cut to 4:3 and resized to 640x480."""
-    from facegender.data import scan_labeled
     from facegender.images import read_image
+    from facegender.training.data import scan_labeled
 
     paths = scan_labeled(DATA / "pixabay-external").paths
     out = []

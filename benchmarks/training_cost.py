@@ -38,7 +38,7 @@ SCRATCH = Path("/tmp/facegender-bench/training")
 
 def subset_folder(src: Path, fraction: float, dst: Path, seed: int = 0) -> Path:
     """A labeled folder of symlinks to a seeded ``fraction`` of each class of ``src``."""
-    from facegender.data import scan_labeled
+    from facegender.training.data import scan_labeled
 
     if fraction >= 1:
         return src
@@ -104,8 +104,8 @@ def one_run(fraction: float, quick: bool, timeout: float, resume: bool) -> dict[
 
 def accuracy_reached(work: Path) -> dict[str, Any]:
     """A trained run's own test split figures and pixabay-external end to end."""
-    from facegender.assess import evaluate_folder
     from facegender.persist import load_model
+    from facegender.training.assess import evaluate_folder
 
     manifest = json.loads((work / "model" / "manifest.json").read_text())
     td, test = manifest["training_data"], manifest["metrics"]["test"]
@@ -120,8 +120,8 @@ def accuracy_reached(work: Path) -> dict[str, Any]:
 
 def fill_crop_cache(crops: Path) -> None:
     """Copy the full run's crops to the default cache ``train`` and ``accuracy.py`` use."""
-    from facegender.crop import CropRecipe
-    from facegender.train import default_crops_dir
+    from facegender.training.crop import CropRecipe
+    from facegender.training.train_eigenface import default_crops_dir
 
     target = default_crops_dir(DATA / "imdbwiki", CropRecipe())
     if not target.exists():

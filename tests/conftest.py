@@ -68,7 +68,7 @@ def tiny_model_dir(
     tmp_path_factory: pytest.TempPathFactory, tiny_raw: Path, tiny_external: Path
 ) -> Path:
     """A model trained end to end (crop, grid search, calibrate, report) on ``tiny_raw``."""
-    from facegender.train import TINY_GRID, train
+    from facegender.training.train_eigenface import TINY_GRID, train
 
     out = tmp_path_factory.mktemp("tiny-model")
     train(tiny_raw, out / "model", crops_dir=out / "crops", grid=TINY_GRID, workers=2,

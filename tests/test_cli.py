@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from facegender.cli import main
-from facegender.crop import recorded_recipe
+from facegender.features.preprocess import ALIGN_PADDING
 from facegender.images import read_image
-from facegender.preprocess import ALIGN_PADDING
+from facegender.training.crop import recorded_recipe
 
 
 @pytest.fixture()

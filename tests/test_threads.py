@@ -48,7 +48,7 @@ def test_limit_threads_caps_opencv_and_blas() -> None:
 
 
 def test_worker_pool_processes_are_limited() -> None:
-    from facegender.engine import PoolExecutor
+    from facegender.batch.engine import PoolExecutor
 
     pool = PoolExecutor(2)
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .analyze import Analysis, analyze, analyze_image
-from .detect import DetectorSettings, HaarDetector
+from .detection import DetectorSettings, HaarDetector
 from .errors import (
     BadRequest,
     FaceGenderError,

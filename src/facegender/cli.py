@@ -56,7 +56,7 @@ def data() -> None:
               help="Report folder (default: FOLDER-inspect in the current directory).")
 def data_inspect(folder: Path, out: Path | None) -> None:
     """Count photos per class, sizes, colour modes and unreadable files; write a report."""
-    from .inspect_report import write_inspect_report
+    from .training import write_inspect_report
 
     try:
         summary = write_inspect_report(folder, out or Path(f"{folder.name}-inspect"))
@@ -76,7 +76,7 @@ def data_inspect(folder: Path, out: Path | None) -> None:
 def data_import_imdb_wiki(src: Path, dst: Path, min_score: float, allow_second_face: bool,
                           copy: bool) -> None:
     """Turn an unpacked wiki_crop/ (or imdb_crop/) into a labeled folder DST/{female,male}."""
-    from .imdbwiki import import_imdbwiki
+    from .training import import_imdbwiki
 
     try:
         summary = import_imdbwiki(src, dst, min_score=min_score,
@@ -105,7 +105,7 @@ def crop(src: Path, dst: Path, workers: int | None, dask_spec: str | None, squar
     By default each crop is the eigen-face model's input: dlib's detector, then a
     100x100 chip aligned by the eyes and nose.
     """
-    from .crop import SQUARE_CROPS, crop_folder
+    from .training import SQUARE_CROPS, crop_folder
 
     try:
         summary = crop_folder(src, dst, workers=workers, dask=dask_spec,
@@ -147,19 +147,18 @@ def train(data_dir: Path, out_dir: Path, seed: int, crops_dir: Path | None,
     """Crop, tune, calibrate, evaluate and save a model, with its report."""
     try:
         if features == "embedding":
-            from .train_embedding import TINY_GRID as EMB_GRID
-            from .train_embedding import train_embedding
+            from .training import QUICK_GRIDS, train_embedding
 
             model = train_embedding(data_dir, out_dir, seed=seed, workers=min(workers or 2, 2),
-                                    grid=EMB_GRID if quick else None, extra=list(extra),
+                                    grid=QUICK_GRIDS["embedding"] if quick else None,
+                                    extra=list(extra),
                                     per_class=per_class, external=list(external))
         else:
-            from .crop import SQUARE_CROPS
-            from .train import TINY_GRID
-            from .train import train as run_train
+            from .training import QUICK_GRIDS, SQUARE_CROPS
+            from .training import train as run_train
 
             model = run_train(data_dir, out_dir, seed=seed, crops_dir=crops_dir,
-                              workers=workers, grid=TINY_GRID if quick else None,
+                              workers=workers, grid=QUICK_GRIDS["eigenface"] if quick else None,
                               external=list(external), extra=list(extra),
                               recipe=SQUARE_CROPS if square_crops else None)
     except FaceGenderError as exc:
@@ -180,8 +179,7 @@ def evaluate(model_path: str, folder: Path, out: Path | None) -> None:
 
     A photo with no face found counts as wrong.
     """
-    from .assess import evaluate_folder
-    from .report import metrics_table, write_eval_plots
+    from .training import evaluate_folder, metrics_table, write_eval_plots
 
     model = _load(model_path)
     try:

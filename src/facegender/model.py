@@ -19,7 +19,15 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC
 
-from .preprocess import FACE_SIZE, face_images, preprocess_batch, whole_image_box
+from .features import (
+    FACE_SIZE,
+    HogFeatures,
+    compile_pipeline,
+    embed_crops,
+    face_images,
+    preprocess_batch,
+    whole_image_box,
+)
 from .types import GENDERS, Prediction
 
 DEFAULT_UNCERTAIN_THRESHOLD = 0.75
@@ -45,8 +53,6 @@ def build_pipeline(
     not five. The bare ``SVC`` (``calibrate=False``) is what the grid search
     tunes, since calibration does not change the ranking.
     """
-    from .features import HogFeatures
-
     def pca(n: int) -> PCA:
         return PCA(n_components=n, whiten=True, svd_solver="randomized", random_state=seed)
 
@@ -78,7 +84,7 @@ def build_embedding_pipeline(
 
 FAST_MAX_ROWS = 64
 """Up to this many rows (the faces of a photo or a video frame) go through the compiled
-arithmetic of :mod:`facegender.fast` on one BLAS thread: 4.4x faster for one face than
+arithmetic of :mod:`facegender.features.fast` on one BLAS thread: 4.4x faster for one face than
 scikit-learn on this 2-core machine (2.4 vs 10.7 ms, same probabilities to 1e-6). Larger
 batches (evaluation, batch jobs) keep scikit-learn and its threads."""
 
@@ -156,8 +162,6 @@ class GenderModel:
         if len(rows) == 0:
             return np.empty((0, 2))
         if self._fast is None:
-            from .fast import compile_pipeline
-
             self._fast = compile_pipeline(self.pipeline) or False
         if self._fast and len(rows) <= FAST_MAX_ROWS:
             with _one_blas_thread():
@@ -180,8 +184,6 @@ class GenderModel:
         aligns each crop as one face box filling it.
         """
         if self.features == "embedding":
-            from .embedding import embed_crops
-
             return self.predictions(self.predict_proba(embed_crops(crops)))
         if self.align_padding is not None:
             crops = [face_images(c, [whole_image_box(c)], self.align_padding)[0] for c in crops]

@@ -32,7 +32,8 @@ DEFAULT_MODEL = "embedding"
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",
     "sklearn.pipeline.FeatureUnion",
-    "facegender.features.HogFeatures",
+    "facegender.features.HogFeatures",  # how models saved before the stage folders name it
+    "facegender.features.hog.HogFeatures",
     "sklearn.decomposition._pca.PCA",
     "sklearn.svm._classes.SVC",
     "sklearn.calibration.CalibratedClassifierCV",

@@ -77,7 +77,7 @@ def ffmpeg(*args: str) -> None:
     """Run the ffmpeg that imageio-ffmpeg ships (no system ffmpeg needed)."""
     import subprocess
 
-    from facegender.video_writer import ffmpeg_exe
+    from facegender.video.writer import ffmpeg_exe
 
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
                    check=True, timeout=120)

@@ -34,8 +34,8 @@ def post_fork(server, worker):  # noqa: ANN001, ARG001 - gunicorn hook
     their threads compete and OpenBLAS's spin while waiting (facegender.threads).
     Set in each worker after the fork, because the thread pools belong to the process.
     """
-    from facegender.threads import limit_threads, per_worker
-    from facegender.web.server_errors import install
+    from ..threads import limit_threads, per_worker
+    from .server_errors import install
 
     install()
     threads = os.environ.get("FACEGENDER_THREADS", "").strip()
@@ -50,7 +50,7 @@ def _start_error_in_one_line(kind, exc, tb):  # noqa: ANN001 - sys.excepthook si
     file (``ModelError``) reaches the interpreter from there. The exit status
     stays 1; any other error keeps its full traceback.
     """
-    from facegender.errors import FaceGenderError
+    from ..errors import FaceGenderError
 
     if isinstance(exc, FaceGenderError):
         print(f"facegender: cannot start: {exc.message}", file=sys.stderr, flush=True)

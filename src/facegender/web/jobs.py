@@ -43,8 +43,7 @@ from typing import Any
 
 from ..errors import FaceGenderError, NotFound, ServiceBusy, UnsupportedMedia
 from ..model import GenderModel
-from ..video import annotate_video
-from ..video_io import VideoReader
+from ..video import VideoReader, annotate_video
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,42 @@
+"""Stage 1, find faces: boxes (and the landmarks that align them) in a BGR image.
+
+OpenCV's Haar cascades (the course's detector, with side views), dlib's HOG/CNN
+chain, the 5-point landmarks, and which detector a model's manifest asks for.
+Nothing here knows about classifiers, training, video or the web.
+"""
+
+from __future__ import annotations
+
+from .choice import Detector, detector_for, detector_from, dlib_settings, haar_settings
+from .dlib_chain import DlibDetector, DlibSettings, dlib_detector
+from .haar import (
+    CASCADES,
+    SIDE_VIEWS,
+    DetectorSettings,
+    HaarDetector,
+    default_detector,
+    haar_detector,
+    to_gray,
+)
+from .landmarks import Aligner, default_aligner, model_file
+
+__all__ = [
+    "CASCADES",
+    "SIDE_VIEWS",
+    "Aligner",
+    "Detector",
+    "DetectorSettings",
+    "DlibDetector",
+    "DlibSettings",
+    "HaarDetector",
+    "default_aligner",
+    "default_detector",
+    "detector_for",
+    "detector_from",
+    "dlib_detector",
+    "dlib_settings",
+    "haar_detector",
+    "haar_settings",
+    "model_file",
+    "to_gray",
+]

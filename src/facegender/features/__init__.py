@@ -1,0 +1,42 @@
+"""Stage 2, make features: what a classifier reads for each found face.
+
+The 100x100 gray chip (square crop or landmark-aligned) and its preprocessing,
+the HOG features of the eigen-face pipeline and its fast numpy forward pass,
+and dlib's 128-d face embedding (a ResNet run in numpy).
+"""
+
+from __future__ import annotations
+
+from .embedding import CHIP_PADDING, EMBEDDING_SIZE, Embedder, default_embedder, embed_crops
+from .fast import compile_pipeline
+from .hog import HogFeatures
+from .preprocess import (
+    ALIGN_PADDING,
+    CROP_MARGIN,
+    FACE_SIZE,
+    crop_face,
+    face_images,
+    mirror,
+    preprocess,
+    preprocess_batch,
+    whole_image_box,
+)
+
+__all__ = [
+    "ALIGN_PADDING",
+    "CHIP_PADDING",
+    "CROP_MARGIN",
+    "EMBEDDING_SIZE",
+    "FACE_SIZE",
+    "Embedder",
+    "HogFeatures",
+    "compile_pipeline",
+    "crop_face",
+    "default_embedder",
+    "embed_crops",
+    "face_images",
+    "mirror",
+    "preprocess",
+    "preprocess_batch",
+    "whole_image_box",
+]

@@ -1,0 +1,54 @@
+"""The embedding model's training report: markdown plus the evaluation plots.
+
+Like :func:`facegender.training.report.write_training_report`, without the eigen-face
+pictures (an embedding has none to show); one section per test part and per
+external check. I/O at the edge: callers give the model, metrics and a folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..model import GenderModel
+from .report import evaluation_section
+
+
+def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]],
+                           out: Path) -> Path:
+    """Write ``report.md``, ``metrics.json`` and plots for a trained embedding model."""
+    out.mkdir(parents=True, exist_ok=True)
+    man = model.manifest
+    td = man["training_data"]
+    md = [
+        f"# Training report: {man['name']} {man['version']}", "",
+        "dlib HOG detector (Haar, then dlib's CNN, when it finds nothing) -> 5-point "
+        "alignment -> dlib's 128-d ResNet embedding -> StandardScaler -> RBF SVM with "
+        "sigmoid calibration.", "",
+        f"Trained on `{td['source']}` plus {td['extra_sources'] or 'nothing else'}, seed "
+        f"{man['seed']}, in {man['train_seconds']} s; {td['note']}.", "",
+        "| source | photos | faces | train | validation | test (kept aside) |",
+        "|---|---|---|---|---|---|",
+        *(f"| {n} | {s['photos']} | {s['faces']} | {s['split']['train']} | "
+          f"{s['split']['validation']} | {s['split']['test_kept_aside']} |"
+          for n, s in td["per_source"].items()), "",
+        f"Best hyper-parameters (3-fold CV balanced accuracy "
+        f"{man['cv_balanced_accuracy']:.3f}): `{json.dumps(man['hyperparameters'])}`.", "",
+        f"Uncertain threshold (chosen on validation for >= 0.97 accuracy of confident "
+        f"answers): confidence < {man['uncertain_threshold']:.2f}.", "",
+    ]
+    for key, m in metrics.items():
+        if key == "test":
+            md += evaluation_section(f"Held-out test split of `{td['source']}`", m, out, "")
+        elif key.startswith("test:"):
+            name = key.split(":", 1)[1]
+            md += evaluation_section(f"Held-out test part of `{name}` (never trained on)", m,
+                                     out, f"test-{name}-")
+        elif key.startswith("external:"):
+            name = key.split(":", 1)[1]
+            md += evaluation_section(f"External check: `{name}` (end to end; no face found "
+                                     "counts as wrong)", m, out, f"{name}-")
+    (out / "report.md").write_text("\n".join(md))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    return out

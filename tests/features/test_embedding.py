@@ -1,0 +1,124 @@
+"""The embedding model: dlib detection, embeddings, training, the shipped model by name."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facegender.analyze import analyze_image, detector_for
+from facegender.detection.dlib_chain import DlibDetector, DlibSettings
+from facegender.errors import BadRequest
+from facegender.features.embedding import Embedder
+from facegender.images import read_image
+from facegender.persist import load_model
+from facegender.types import Box
+
+pytest.importorskip("dlib")
+
+
+@pytest.fixture(scope="module")
+def embedding_model():
+    return load_model("embedding")
+
+
+def test_dlib_detector_finds_the_astronaut(astronaut: np.ndarray) -> None:
+    boxes = DlibDetector(DlibSettings(haar_fallback=False)).detect(astronaut)
+    assert len(boxes) == 1
+    b = boxes[0]
+    assert b.x >= 0 and b.x + b.w <= astronaut.shape[1] and b.y + b.h <= astronaut.shape[0]
+    assert 60 < b.w < 250
+
+
+def test_dlib_detector_finds_no_face_in_coins(shared_data: Path) -> None:
+    coins = read_image(shared_data / "detection" / "no_face" / "coins.png")
+    assert DlibDetector(DlibSettings(haar_fallback=False)).detect(coins) == []
+
+
+def test_bad_setting_is_named() -> None:
+    with pytest.raises(BadRequest, match="work_size"):
+        DlibSettings(work_size=10).validate()
+
+
+def test_embed_shape_and_determinism(astronaut: np.ndarray) -> None:
+    embedder = Embedder()
+    boxes = DlibDetector().detect(astronaut)
+    a, b = embedder.embed(astronaut, boxes), embedder.embed(astronaut, boxes)
+    assert a.shape == (1, 128) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert embedder.embed(astronaut, []).shape == (0, 128)
+
+
+def test_haar_and_dlib_boxes_give_close_embeddings(astronaut: np.ndarray) -> None:
+    from facegender.detection import default_detector
+
+    embedder = Embedder()
+    hog = embedder.embed(astronaut, DlibDetector().detect(astronaut)[:1])
+    haar = embedder.embed(astronaut, default_detector().detect(astronaut)[:1])
+    assert np.linalg.norm(hog - haar) < 0.4  # dlib's "same person" distance is 0.6
+
+
+def test_shipped_model_loads_by_name(embedding_model) -> None:
+    assert embedding_model.features == "embedding"
+    assert embedding_model.name == "embedding"
+    assert isinstance(detector_for(embedding_model), DlibDetector)
+
+
+@pytest.mark.parametrize(("image", "gender"), [("astronaut", "female"), ("obama", "male")])
+def test_shipped_model_classifies(image: str, gender: str, embedding_model, astronaut,
+                                  shared_data: Path) -> None:
+    bgr = astronaut if image == "astronaut" else read_image(
+        shared_data / "detection" / "portraits" / "obama.jpg")
+    analysis = analyze_image(bgr, embedding_model, reconstruct=True)
+    assert len(analysis.faces) == 1
+    face = analysis.faces[0]
+    assert face.gender == gender and face.confidence > 0.8
+    assert face.crop is not None and face.crop.shape == (100, 100)
+    assert face.reconstruction is None
+
+
+def test_classify_crops_with_embedding_model(embedding_model, astronaut) -> None:
+    box = DlibDetector().detect(astronaut)[0]
+    from facegender.features.preprocess import crop_face
+
+    pred = embedding_model.classify_crops([crop_face(astronaut, box, margin=0.0)])
+    assert pred[0].gender == "female"
+
+
+def test_load_unknown_name_says_what_exists() -> None:
+    from facegender.errors import ModelError
+
+    with pytest.raises(ModelError, match="embedding"):
+        load_model("no_such_model")
+
+
+@pytest.fixture(scope="module")
+def tiny_embedding_raw(labeled_subset: Callable[[str, int, str], Path]) -> Path:
+    """The first 100 IMDB-WIKI photos of each class."""
+    return labeled_subset("imdbwiki", 100, "tiny-emb")
+
+
+@pytest.mark.slow
+def test_train_embedding_writes_model_and_manifest(
+    tiny_embedding_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, astronaut
+) -> None:
+    from facegender.training.train_embedding import TINY_GRID, train_embedding
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "model"
+    model = train_embedding(tiny_embedding_raw, out, grid=TINY_GRID, workers=2, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["features"] == "embedding" and manifest["name"] == "embedding"
+    assert manifest["training_data"]["per_source"][tiny_embedding_raw.name]["photos"] == 200
+    assert manifest["metrics"]["test"]["balanced_accuracy"] > 0.7
+    assert (out / "report" / "report.md").is_file()
+    assert list((tmp_path / "cache" / "facegender" / "embeddings").glob("*.npy"))
+    loaded = load_model(out)
+    assert loaded.features == "embedding"
+    faces = analyze_image(astronaut, loaded)
+    assert faces.faces and faces.faces[0].prediction == model.predictions(
+        loaded.predict_proba(Embedder().embed(astronaut, [faces.faces[0].box])))[0]
+    assert isinstance(faces.faces[0].box, Box)

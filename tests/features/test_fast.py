@@ -1,0 +1,76 @@
+"""The compiled inference path gives scikit-learn's probabilities, only for pipelines it knows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from facegender import load_model
+from facegender.analyze import analyze_image
+from facegender.features.fast import compile_pipeline
+from facegender.features.preprocess import preprocess_batch
+from facegender.model import FAST_MAX_ROWS
+
+
+@pytest.fixture(scope="module")
+def face_rows(shared_data: Path) -> np.ndarray:
+    """Preprocessed crops of the real faces in a few pixabay portraits and a group photo."""
+    model = load_model("eigenface")
+    crops = []
+    paths = sorted((shared_data / "pixabay-external" / "female").iterdir())[:4] + sorted(
+        (shared_data / "pixabay-external" / "male").iterdir())[:4] + [
+        shared_data / "detection/portraits/obama_and_biden.jpg"]
+    for p in paths:
+        image = cv2.imread(str(p))
+        for face in analyze_image(image, model).faces:
+            b = face.box
+            crops.append(image[b.y:b.y + b.h, b.x:b.x + b.w])
+    assert len(crops) >= 8
+    return preprocess_batch(crops)
+
+
+def test_eigenface_compiled_equals_sklearn(face_rows) -> None:
+    model = load_model("eigenface")
+    fast = compile_pipeline(model.pipeline)
+    assert fast is not None
+    want = model.pipeline.predict_proba(face_rows)
+    got = fast(face_rows)
+    assert got.shape == want.shape == (len(face_rows), 2)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0)
+    # The answers differ between faces: a constant would also "match" a constant pipeline.
+    assert np.ptp(got[:, 1]) > 0.3
+
+
+def test_model_uses_it_for_small_batches_only(face_rows, tiny_model) -> None:
+    for model in (load_model("eigenface"), tiny_model):
+        many = np.tile(face_rows, (FAST_MAX_ROWS // len(face_rows) + 1, 1))
+        assert len(many) > FAST_MAX_ROWS
+        np.testing.assert_allclose(model.predict_proba(face_rows),
+                                   model.pipeline.predict_proba(face_rows), atol=1e-6)
+        np.testing.assert_allclose(model.predict_proba(many)[: len(face_rows)],
+                                   model.predict_proba(face_rows), atol=1e-6)
+        assert model._fast  # compiled once, kept
+
+
+def test_embedding_head_compiled_equals_sklearn() -> None:
+    pytest.importorskip("dlib")
+    model = load_model("embedding")
+    rows = np.random.default_rng(0).normal(0, 0.1, (16, 128))
+    fast = compile_pipeline(model.pipeline)
+    assert fast is not None
+    np.testing.assert_allclose(fast(rows), model.pipeline.predict_proba(rows), atol=1e-9)
+
+
+def test_unknown_pipelines_are_left_to_sklearn(face_rows) -> None:
+    y = np.arange(len(face_rows)) % 2
+    other = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression())]).fit(
+        face_rows, y)
+    assert compile_pipeline(other) is None
+    assert compile_pipeline(LogisticRegression().fit(face_rows, y)) is None

@@ -1,0 +1,77 @@
+"""The numpy ResNet gives dlib's own face embeddings, and refuses a file that is not it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facegender.detection.dlib_chain import DlibDetector
+from facegender.detection.landmarks import models_dir
+from facegender.errors import ModelError
+from facegender.features.embedding import RESNET_FILE, Embedder
+from facegender.features.resnet import embed_chips, parse_weights
+from facegender.images import read_image
+
+dlib = pytest.importorskip("dlib")
+
+
+@pytest.fixture(scope="module")
+def weight_bytes() -> bytes:
+    return (models_dir() / RESNET_FILE).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def group_chips(shared_data: Path, astronaut: np.ndarray) -> np.ndarray:
+    """Aligned chips of real faces: the astronaut and every face dlib finds in a group photo."""
+    embedder = Embedder()
+    group = read_image(shared_data / "detection" / "group" / "bald_guys.jpg")
+    chips = [embedder.chips(astronaut, DlibDetector().detect(astronaut)),
+             embedder.chips(group, DlibDetector().detect(group)[:9])]
+    return np.concatenate(chips)
+
+
+def test_same_vectors_as_dlib(weight_bytes: bytes, group_chips: np.ndarray) -> None:
+    assert len(group_chips) >= 6  # the astronaut and several bald guys
+    net = dlib.face_recognition_model_v1(str(models_dir() / RESNET_FILE))
+    ours = embed_chips(parse_weights(weight_bytes), group_chips)
+    theirs = np.array([np.asarray(net.compute_face_descriptor(c)) for c in group_chips])
+    assert ours.shape == (len(group_chips), 128) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    # the faces differ from each other by far more than the two implementations do
+    assert np.linalg.norm(theirs[0] - theirs[1]) > 0.3
+
+
+def test_batch_gives_the_rows_of_single_passes(weight_bytes: bytes,
+                                               group_chips: np.ndarray) -> None:
+    weights = parse_weights(weight_bytes)
+    one_by_one = np.vstack([embed_chips(weights, c[None]) for c in group_chips])
+    np.testing.assert_allclose(embed_chips(weights, group_chips), one_by_one, atol=1e-5)
+
+
+def test_embedder_matches_dlib_on_a_photo(astronaut: np.ndarray) -> None:
+    boxes = DlibDetector().detect(astronaut)
+    rgb = np.ascontiguousarray(astronaut[:, :, ::-1])
+    sp = dlib.shape_predictor(str(models_dir() / "shape_predictor_5_face_landmarks.dat"))
+    net = dlib.face_recognition_model_v1(str(models_dir() / RESNET_FILE))
+    b = boxes[0]
+    shape = sp(rgb, dlib.rectangle(b.x, b.y, b.x + b.w - 1, b.y + b.h - 1))
+    theirs = np.asarray(net.compute_face_descriptor(rgb, shape, 0, 0.25))
+    np.testing.assert_allclose(Embedder().embed(astronaut, boxes[:1])[0], theirs, atol=1e-4)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other_file", "empty"])
+def test_damaged_weight_file_is_a_model_error(weight_bytes: bytes, damage: str) -> None:
+    data = {
+        "truncated": weight_bytes[: len(weight_bytes) // 2],
+        "other_file": (models_dir() / "shape_predictor_5_face_landmarks.dat").read_bytes(),
+        "empty": b"",
+    }[damage]
+    with pytest.raises(ModelError):
+        parse_weights(data)
+
+
+def test_wrong_chip_shape_is_refused(weight_bytes: bytes) -> None:
+    with pytest.raises(ValueError, match="150"):
+        embed_chips(parse_weights(weight_bytes), np.zeros((1, 100, 100, 3), np.uint8))
