@@ -18,7 +18,7 @@ STAGES = ("detection", "features", "training", "video", "batch")
 
 RANK = {
     # shared pieces every stage may use
-    "errors": 0, "types": 0, "threads": 0, "images": 0, "draw": 0,
+    "errors": 0, "types": 0, "threads": 0, "images": 0, "draw": 0, "draw_files": 0,
     "detection": 1,
     "features": 2,
     "model": 3, "persist": 3,

@@ -192,23 +192,40 @@ def evaluate(model_path: str, folder: Path, out: Path | None) -> None:
         (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
 
 
+DRAW_HELP = ("Also write each photo with its boxes and labels drawn as the web result page "
+             "draws them. One photo: the image file to write (.jpg, .jpeg, .png or .webp). "
+             "Several photos, or an existing folder: the folder (made if missing) to write "
+             "each photo into as <stem>.annotated.jpg. Input photos are never overwritten.")
+
+
 @main.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--model", "model_path", default=None,
               help=MODEL_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--min-face-size", type=click.IntRange(8, 10000), default=None)
+@click.option("--draw", type=click.Path(path_type=Path), default=None, metavar="OUT",
+              help=DRAW_HELP)
 def analyze(images: tuple[Path, ...], model_path: str | None, as_json: bool,
-            min_face_size: int | None) -> None:
+            min_face_size: int | None, draw: Path | None) -> None:
     """Detect and classify every face in each IMAGE."""
     from .analyze import analyze_image
+    from .draw import draw_faces
+    from .draw_files import draw_targets, write_image
     from .images import read_image
 
+    targets: list[Path | None] = [None] * len(images)
+    if draw is not None:
+        try:
+            targets = list(draw_targets(images, draw))
+        except FaceGenderError as exc:
+            _fail(exc)
     model = _load(model_path)
     results = []
-    for path in images:
+    for path, target in zip(images, targets, strict=True):
         try:
-            analysis = analyze_image(read_image(path), model, min_face_size=min_face_size)
+            image = read_image(path)
+            analysis = analyze_image(image, model, min_face_size=min_face_size)
         except FaceGenderError as exc:
             _fail(exc)
         results.append({"path": str(path), **analysis.to_dict()})
@@ -219,6 +236,12 @@ def analyze(images: tuple[Path, ...], model_path: str | None, as_json: bool,
                 flag = "  (uncertain)" if face.prediction.uncertain else ""
                 click.echo(f"  #{i} box=({b.x},{b.y},{b.w},{b.h}) {face.gender} "
                            f"{face.confidence:.0%}{flag}")
+        if target is not None:
+            try:
+                write_image(target, draw_faces(image, analysis.faces))
+            except FaceGenderError as exc:
+                _fail(exc)
+            click.echo(f"wrote {target}", err=True)
     if as_json:
         click.echo(json.dumps(results if len(results) > 1 else results[0], indent=2))
 
