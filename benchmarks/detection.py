@@ -5,14 +5,15 @@ Run from the project root::
     .venv/bin/python benchmarks/detection.py [--quick] [--out benchmarks/results]
         [--set scale_factor=1.15 --set min_neighbors=6 ...] [--grid]
 
-Evaluates ``DetectorSettings()`` (the defaults, changed by ``--set``; with
-``--set profile_min_neighbors=3`` also the same without that side-view search), the
-shipped models' detector (dlib's HOG, then the tuned Haar search with side views
-when HOG finds nothing, then dlib's CNN; also without the CNN step and without the
-second HOG pass for small faces), and two
-references, the course's plain ``detectMultiScale(gray, 1.1|1.5, 5, minSize=(30, 30))``
-on the unpadded full image,
-and writes ``detection.md`` and ``detection.json``.
+Evaluates, side by side in one run: the shipped models' finder (BlazeFace passes,
+``FinderSettings()``, on LiteRT and on OpenCV's dnn, and its first pass alone), the
+dlib chain that served them before (dlib's HOG, the tuned Haar search with side
+views when HOG finds nothing, then dlib's CNN), ``DetectorSettings()`` (the tuned
+Haar detector, changed by ``--set``) and the course's plain
+``detectMultiScale(gray, 1.1, 5, minSize=(30, 30))`` on the unpadded full image;
+``--history`` adds the dlib chain without its CNN step and without its small-face
+pass, the tuned Haar without side views and plain Haar at 1.5. Writes
+``detection.md`` and ``detection.json``.
 ``--grid`` first searches settings on 2 processes (one OpenCV thread each; times
 are then single-thread and only comparable within the grid) and adds the ranking.
 
@@ -24,7 +25,15 @@ Sets (read-only, ``../shared/data``; see its README):
 - group: 9 PASCAL VOC photos with 43 boxed faces; recall at IoU >= 0.3 (Haar boxes are
   tighter than hand boxes) and 0.5, false = detections matching no boxed face;
 - dogs.jpg and detection/no_face/*: every detection is false (target 0);
-- Tom Cruise, bald_guys collage and detection/portraits/*: faces found vs counted.
+- Tom Cruise, bald_guys collage, detection/portraits/* and detection/scenes/*: faces
+  found vs counted by eye (face_counts.csv);
+- not faces: skimage's brick, grass and gravel and five clothing and coin close-ups cut
+  from the detection photos (boxes the dlib chain or a loosened HOG took for faces);
+- turned: 150 other imdbwiki photos (seed 1), 50 each turned by 90, 270 and 180
+  degrees: share found, and share whose angle (``Box.angle``) is within 45 degrees;
+- video: 13 frames of the clip's audience shots (7-9 s), faces found (not counted by eye);
+- speed: detection alone on one thread (OpenCV and LiteRT), median of 15 runs, on the
+  1-face 640x480 and 1920x1440 mosaics of benchmarks/latency.py.
 ``--quick`` uses 800 utkface and 400 imdbwiki photos.
 """
 
@@ -32,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import itertools
 import json
 import multiprocessing as mp
@@ -99,9 +107,60 @@ def load_sets(quick: bool, n_utk: int = 800, n_imdb: int = 400
         "utkface": utk, "imdbwiki": imdb, "pixabay": _files(DATA / "pixabay-external"),
         "group": [p for p in _files(det / "group")],
         "portraits": _files(det / "portraits"), "no_face": _files(det / "no_face"),
+        "scenes": _files(det / "scenes"),
     }
-    return {name: [(str(p.relative_to(DATA)), read_image(p)) for p in ps]
+    sets = {name: [(str(p.relative_to(DATA)), read_image(p)) for p in ps]
             for name, ps in paths.items()}
+    sets["not_faces"] = not_faces()
+    sets["turned"] = turned(set(imdb))
+    sets["video"] = audience_frames()
+    return sets
+
+
+NOT_FACES = [("group/2008_004176.jpg", 39, 218, 138, 138),
+             ("group/2009_004587.jpg", 35, 281, 84, 84),
+             ("group/2008_004176.jpg", 325, 110, 130, 320),
+             ("group/2007_007763.jpg", 130, 255, 120, 120),
+             ("no_face/coins.png", 210, 70, 104, 104)]
+"""Close-ups of a gold jacket's hem, a white shirt's folds, a red jumpsuit, a floral blouse
+and a coin with a head: boxes the dlib chain or a loosened HOG search took for faces."""
+TURNS = {cv2.ROTATE_90_CLOCKWISE: 90.0, cv2.ROTATE_90_COUNTERCLOCKWISE: -90.0,
+         cv2.ROTATE_180: 180.0}
+
+
+def not_faces() -> list[tuple[str, np.ndarray]]:
+    from skimage import data
+
+    out = [(f"skimage/{n}", cv2.cvtColor(getattr(data, n)(), cv2.COLOR_GRAY2BGR))
+           for n in ("brick", "grass", "gravel")]
+    for name, x, y, w, h in NOT_FACES:
+        image = read_image(DATA / "detection" / name)
+        out.append((f"cut/{name}@{x},{y}", np.ascontiguousarray(image[y:y + h, x:x + w])))
+    return out
+
+
+def turned(skip: set[Path]) -> list[tuple[str, np.ndarray]]:
+    """150 imdbwiki photos not in the other sample, 50 per turn; the name ends in the angle."""
+    rest = [p for p in _files(DATA / "imdbwiki") if p not in skip]
+    chosen = random.Random(1).sample(rest, 150)
+    out = []
+    for i, path in enumerate(chosen):
+        code = list(TURNS)[i % 3]
+        out.append((f"{path.relative_to(DATA)}@{TURNS[code]:g}",
+                    np.ascontiguousarray(cv2.rotate(read_image(path), code))))
+    return out
+
+
+def audience_frames() -> list[tuple[str, np.ndarray]]:
+    """13 frames, 7 to 9 s into the clip: turned, dim and small faces in an audience."""
+    from facegender.video import iter_frames
+
+    frames = []
+    for frame in iter_frames(DATA / "video" / "short_hamilton_clip.mp4"):
+        index, time_s, image = frame
+        if 7.0 <= time_s <= 9.0 and index % 4 == 0:
+            frames.append((f"video@{time_s:.2f}s", image))
+    return frames[:13]
 
 
 def read_truth() -> tuple[dict[str, list[Box]], dict[str, str]]:
@@ -150,10 +209,44 @@ def evaluate(detector: Any, sets: dict[str, list[tuple[str, np.ndarray]]]) -> di
         out[f"group_false{tag}"] = sum(f for _, f in hits)
     out["group_boxes"] = sum(len(t) for t in truth.values())
     out["no_face_false"] = sum(len(found[k]) for k, _ in sets["no_face"])
+    out["not_faces_false"] = sum(len(found[k]) for k, _ in sets["not_faces"])
+    out["video_faces"] = sum(len(found[k]) for k, _ in sets["video"])
+    turned_items = sets["turned"]
+    out["turned"] = round(sum(bool(found[k]) for k, _ in turned_items) / len(turned_items), 4)
+    out["turned_oriented"] = round(sum(
+        bool(found[k]) and _gap(max(found[k], key=lambda b: b.area).angle,
+                                float(k.rsplit("@", 1)[1])) < 45
+        for k, _ in turned_items) / len(turned_items), 4)
     out["coins_false"] = len(found["detection/no_face/coins.png"])
     out["dogs_false"] = len(found["detection/group/dogs.jpg"])
     out["counts"] = {k: f"{len(found[k])}/{counts.get(k, '?')}" for k in sorted(found)
                      if k.startswith("detection/") and k not in truth}
+    return out
+
+
+def _gap(a: float, b: float) -> float:
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def speed(detector: Any, repeats: int = 15) -> dict[str, float]:
+    """Detection alone on one thread, median ms, on latency.py's 1-face mosaics."""
+    from latency import mosaic
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    out = {}
+    try:
+        for width in (640, 1920):
+            image = mosaic(1, width)
+            detector.detect(image)
+            ms = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                detector.detect(image)
+                ms.append((time.perf_counter() - t0) * 1000)
+            out[f"ms_1t_{width}"] = round(statistics.median(ms), 2)
+    finally:
+        cv2.setNumThreads(threads)
     return out
 
 
@@ -198,9 +291,13 @@ def to_markdown(rows: list[tuple[str, dict[str, Any]]], grid: list[dict[str, Any
             ("group_recall30", "group recall IoU≥.3 /43", "{}"),
             ("group_recall50", "recall IoU≥.5", "{}"), ("group_false30", "group false", "{}"),
             ("no_face_false", "no_face false", "{}"), ("coins_false", "coins false", "{}"),
-            ("dogs_false", "dogs false", "{}"),
+            ("dogs_false", "dogs false", "{}"), ("not_faces_false", "close-ups false /8", "{}"),
+            ("turned", "turned found", "{:.0%}"), ("turned_oriented", "turned upright", "{:.0%}"),
+            ("video_faces", "audience faces (13 frames)", "{}"),
             ("ms_utkface", "ms utk", "{:.1f}"), ("ms_imdbwiki", "ms imdb", "{:.1f}"),
-            ("ms_pixabay", "ms pixabay", "{:.1f}"), ("ms_group", "ms group", "{:.1f}")]
+            ("ms_pixabay", "ms pixabay", "{:.1f}"), ("ms_group", "ms group", "{:.1f}"),
+            ("ms_1t_640", "ms 640x480, 1 thread", "{:.1f}"),
+            ("ms_1t_1920", "ms 1920x1440, 1 thread", "{:.1f}")]
     lines = ["# Face detection benchmark", "",
              f"`benchmarks/detection.py`, {platform.machine()}, OpenCV {cv2.__version__}, "
              f"{cv2.getNumThreads()} OpenCV threads; ms = median per photo, decode excluded.", "",
@@ -214,7 +311,7 @@ def to_markdown(rows: list[tuple[str, dict[str, Any]]], grid: list[dict[str, Any
     lines += ["| photo | " + " | ".join(n for n, _ in rows) + " |", "|---" * (len(rows) + 1) + "|"]
     lines += [f"| {k.removeprefix('detection/')} | " + " | ".join(m["counts"][k] for _, m in rows)
               + " |" for k in keys]
-    lines += ["", f"Settings: `{json.dumps(rows[0][1].get('settings'))}`"]
+    lines += ["", f"Settings of the first row: `{json.dumps(rows[0][1].get('settings'))}`"]
     if grid:
         lines += ["", f"## Grid ({len(grid)} settings; 1 OpenCV thread each, 300 utkface, "
                   "200 imdbwiki, all detection photos, "
@@ -239,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="first rank grid_settings() on 300 utkface, 200 imdbwiki, 2 processes")
     ap.add_argument("--grid-json", type=Path, help="rank an earlier run's grid.json instead")
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--history", action="store_true",
+                    help="also the earlier detectors' variants (without CNN, side views, ...)")
     args = ap.parse_args(argv)
     settings = DetectorSettings()
     for item in args.set:
@@ -256,24 +355,35 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "grid.json").write_text(json.dumps(grid, indent=1))
         _IMAGES.clear()
     _IMAGES.update(load_sets(args.quick))
-    rows = [("tuned", {"settings": asdict(settings),
-                       **evaluate(HaarDetector(settings), _IMAGES)})]
-    if settings.profile_min_neighbors:  # what the side-view search adds, in the same run
-        rows.append(("tuned, no side views", evaluate(
-            HaarDetector(replace(settings, profile_min_neighbors=0)), _IMAGES)))
-    if importlib.util.find_spec("dlib") is not None:  # both shipped models' detector
-        from facegender.detection.dlib_chain import DlibDetector, DlibSettings
+    from facegender.detection import FaceFinder, FinderSettings
+    from facegender.detection.dlib_chain import DlibDetector, DlibSettings
 
-        rows.append(("shipped models: HOG, then tuned + side views, then CNN", {
-            "settings": asdict(DlibSettings()), **evaluate(DlibDetector(DlibSettings()),
-                                                           _IMAGES)}))
-        rows.append(("the same without the CNN step", evaluate(
-            DlibDetector(DlibSettings(cnn_work_size=0)), _IMAGES)))
-        rows.append(("the same without the small-face pass", evaluate(
-            DlibDetector(DlibSettings(small_face_size=0)), _IMAGES)))
+    finder = FinderSettings()
+    first_only = replace(finder, edge_pad=0.0, small_face_size=0, tight_pad=0.0,
+                         rotations=False, short_range=False, orient_below=0.0)
+    detectors: list[tuple[str, Any, dict[str, Any]]] = [
+        ("shipped finder: BlazeFace passes (LiteRT)", FaceFinder(finder), asdict(finder)),
+        ("the same on OpenCV's dnn", FaceFinder(replace(finder, runtime="opencv")), {}),
+        ("its first pass alone (full range, 320 px)", FaceFinder(first_only), {}),
+        ("before: dlib HOG, then Haar + side views, then CNN", DlibDetector(DlibSettings()),
+         asdict(DlibSettings())),
+        ("tuned Haar", HaarDetector(settings), asdict(settings)),
+    ]
+    if args.history:
+        detectors += [
+            ("dlib chain without the CNN step", DlibDetector(DlibSettings(cnn_work_size=0)), {}),
+            ("dlib chain without the small-face pass",
+             DlibDetector(DlibSettings(small_face_size=0)), {}),
+            ("tuned Haar, no side views",
+             HaarDetector(replace(settings, profile_min_neighbors=0)), {})]
     if not args.no_baselines:
-        rows += [(f"plain {p.scale_factor}", evaluate(p, _IMAGES))
-                 for p in (Plain(1.1), Plain(1.5))]
+        detectors += [(f"plain {p.scale_factor}", p, {})
+                      for p in ((Plain(1.1), Plain(1.5)) if args.history else (Plain(1.1),))]
+    rows = []
+    for name, detector, recorded in detectors:
+        print(f"evaluating {name}", file=sys.stderr, flush=True)
+        rows.append((name, {"settings": recorded, **evaluate(detector, _IMAGES),
+                            **speed(detector)}))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "detection.md").write_text(to_markdown(rows, grid))
     (args.out / "detection.json").write_text(json.dumps(

@@ -24,6 +24,11 @@ class Box:
     y: int
     w: int
     h: int
+    angle: float = 0.0
+    """In-plane turn of the face inside the box: its eye line's direction in degrees,
+    0 upright, positive when turned clockwise as seen, 180 upside down. Set by detectors
+    that know it, so alignment turns the face upright before looking for its landmarks.
+    Not part of :meth:`to_dict`: the API's box stays ``x, y, w, h``."""
 
     @property
     def area(self) -> int:

@@ -176,6 +176,11 @@ def test_dlib_steps_a_manifest_does_not_name_are_off_and_added_ones_are_served()
     old = dlib_settings({"kind": "hog", "work_size": 320})
     assert old.cnn_work_size == 0 and old.small_face_size == 0 and old.work_size == 320
     for name in ("eigenface", "embedding"):
-        served = detector_for(load_model(name)).settings
+        model = load_model(name)
+        # the training detector, as a manifest without a serving detector is served
+        model.manifest = {k: v for k, v in model.manifest.items() if k != "serving_detector"}
+        model.manifest["detector_added_after_training"] = {"small_face_size": 640,
+                                                           "small_face_min_score": 0.5}
+        served = detector_for(model).settings
         assert served.cnn_work_size == 160  # trained and measured with it
         assert served.small_face_size == 640 and served.small_face_min_score == 0.5

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from facegender.analyze import analyze_image, detector_for
+from facegender.detection import FaceFinder
 from facegender.detection.dlib_chain import DlibDetector, DlibSettings
 from facegender.errors import BadRequest
 from facegender.features.embedding import Embedder
@@ -64,7 +65,8 @@ def test_haar_and_dlib_boxes_give_close_embeddings(astronaut: np.ndarray) -> Non
 def test_shipped_model_loads_by_name(embedding_model) -> None:
     assert embedding_model.features == "embedding"
     assert embedding_model.name == "embedding"
-    assert isinstance(detector_for(embedding_model), DlibDetector)
+    assert isinstance(detector_for(embedding_model), FaceFinder)
+    assert embedding_model.manifest["detector"]["kind"] == "hog"  # what cut its training faces
 
 
 @pytest.mark.parametrize(("image", "gender"), [("astronaut", "female"), ("obama", "male")])

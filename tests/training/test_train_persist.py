@@ -123,24 +123,27 @@ def test_classify_crops_and_reconstruct(tiny_model, astronaut) -> None:
 
 
 def test_model_reads_faces_the_way_it_was_trained(tiny_model, astronaut) -> None:
-    """Trained on aligned chips: served with dlib's detector and aligned chips. A model
-    whose manifest predates alignment keeps Haar and square crops."""
+    """Trained on aligned chips cut by dlib's chain: served with BlazeFace's finder (its boxes
+    mapped to dlib's) and aligned chips. A model whose manifest predates alignment keeps
+    Haar and square crops."""
     from dataclasses import replace
 
     from facegender.analyze import detector_for, face_features
-    from facegender.detection.dlib_chain import DlibDetector
+    from facegender.detection import FaceFinder
     from facegender.detection.haar import HaarDetector
     from facegender.features.preprocess import ALIGN_PADDING, crop_face, face_images, preprocess
 
     assert tiny_model.manifest["preprocess"]["align_padding"] == ALIGN_PADDING
     assert tiny_model.manifest["detector"]["kind"] == "hog"
-    assert isinstance(detector_for(tiny_model), DlibDetector)
+    assert tiny_model.manifest["serving_detector"]["kind"] == "blazeface"
+    assert isinstance(detector_for(tiny_model), FaceFinder)
     boxes = detector_for(tiny_model).detect(astronaut)
     chip = preprocess(face_images(astronaut, boxes, ALIGN_PADDING)[0]).ravel()
     np.testing.assert_array_equal(face_features(astronaut, boxes, tiny_model)[0], chip)
 
     old = replace(tiny_model, manifest={k: v for k, v in tiny_model.manifest.items()
-                                        if k not in ("preprocess", "detector")})
+                                        if k not in ("preprocess", "detector",
+                                                     "serving_detector")})
     assert old.align_padding is None and isinstance(detector_for(old), HaarDetector)
     square = preprocess(crop_face(astronaut, boxes[0])).ravel()
     np.testing.assert_array_equal(face_features(astronaut, boxes, old)[0], square)

@@ -106,8 +106,9 @@ def test_clip_annotated(tiny_model, shared_data, tmp_path) -> None:
     assert (summary.frames_read, summary.frames_analyzed) == (150, 50)
     assert summary.info.fps == pytest.approx(29.97, abs=0.01)
     assert summary.duration_s == pytest.approx(150 / 29.97)
-    # Two people on stage in the first shot, one in the close-up; a few flickers at most.
-    assert 2 <= len(summary.tracks) <= 6
+    # Two people on stage in the first shot, one in the close-up, then dim, turned faces of
+    # the audience (1-2 s, 3-5 s) that BlazeFace finds; a few flickers at most.
+    assert 2 <= len(summary.tracks) <= 9
     for t in summary.tracks:
         assert t.gender in GENDERS and 0.5 <= t.confidence <= 1 and t.frames_seen >= 3
     assert count_frames(out) == (150, 640, 360)

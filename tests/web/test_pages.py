@@ -160,5 +160,6 @@ def test_model_page_describes_the_model_shown(tiny_model_dir) -> None:
     other = re.search(r'href="(/model\?model=[^"]+)"', emb).group(1)
     eig = c.get(other.replace("&amp;", "&")).get_data(as_text=True)
     assert "Eigen faces</strong>" in eig and "The mean face of the training crops" in eig
-    assert "100×100 chip, eyes level" in eig and "HOG face detector" in eig  # trained aligned
-    assert "cut as a square" not in eig
+    assert "100×100 chip, eyes level" in eig and "cut as a square" not in eig  # aligned
+    for page in (emb, eig):  # served with the finder, trained on dlib's boxes
+        assert "BlazeFace" in page and "face check" in page and "HOG face detector" not in page

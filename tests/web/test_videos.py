@@ -70,7 +70,8 @@ def test_api_job_life_cycle(tiny_model, short_clip, tmp_path) -> None:
     assert done["status"] == "done" and done["progress"] == 1.0 and done["error"] is None
     result = done["result"]
     assert (result["frames_read"], result["frames_analyzed"], result["every"]) == (60, 20, 3)
-    assert 1 <= len(result["tracks"]) <= 4  # two people on stage; a flicker at most
+    # two people on stage, a close-up, two or three audience faces (1-2 s); a flicker at most
+    assert 1 <= len(result["tracks"]) <= 6
     assert [f["frame"] for f in result["frames"]] == list(range(0, 60, 3))
     assert sum(f["faces"] > 0 for f in result["frames"]) >= 5
     assert done["expires_at"] > done["finished_at"]

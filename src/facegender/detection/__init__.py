@@ -1,14 +1,22 @@
 """Stage 1, find faces: boxes (and the landmarks that align them) in a BGR image.
 
-OpenCV's Haar cascades (the course's detector, with side views), dlib's HOG/CNN
-chain, the 5-point landmarks, and which detector a model's manifest asks for.
-Nothing here knows about classifiers, training, video or the web.
+BlazeFace passes (the default finder), OpenCV's Haar cascades (the course's
+detector), dlib's HOG/CNN chain, the 5-point landmarks, and which detector a
+model's manifest asks for. Nothing here knows about classifiers or the web.
 """
 
 from __future__ import annotations
 
-from .choice import Detector, detector_for, detector_from, dlib_settings, haar_settings
+from .choice import (
+    Detector,
+    detector_for,
+    detector_from,
+    dlib_settings,
+    finder_settings,
+    haar_settings,
+)
 from .dlib_chain import DlibDetector, DlibSettings, dlib_detector
+from .finder import FaceFinder, FinderSettings, face_finder
 from .haar import (
     CASCADES,
     SIDE_VIEWS,
@@ -28,6 +36,8 @@ __all__ = [
     "DetectorSettings",
     "DlibDetector",
     "DlibSettings",
+    "FaceFinder",
+    "FinderSettings",
     "HaarDetector",
     "default_aligner",
     "default_detector",
@@ -35,6 +45,8 @@ __all__ = [
     "detector_from",
     "dlib_detector",
     "dlib_settings",
+    "face_finder",
+    "finder_settings",
     "haar_detector",
     "haar_settings",
     "model_file",

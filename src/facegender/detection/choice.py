@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .dlib_chain import DlibDetector, DlibSettings, dlib_detector
+from .finder import FaceFinder, FinderSettings, face_finder
 from .haar import CASCADES, DetectorSettings, HaarDetector, haar_detector
 
-Detector = HaarDetector | DlibDetector
+Detector = FaceFinder | HaarDetector | DlibDetector
 
 
 class HasManifest(Protocol):
@@ -26,26 +27,42 @@ _DLIB_STEPS_ADDED_LATER = {"cnn_work_size": 0, "small_face_size": 0}
 """DlibDetector steps newer than some manifests: off where a manifest does not name them."""
 
 
-def detector_from(settings: DetectorSettings | DlibSettings) -> Detector:
-    """The process-wide detector for some settings: dlib's for DlibSettings, else Haar."""
+def detector_from(settings: FinderSettings | DetectorSettings | DlibSettings) -> Detector:
+    """The process-wide detector for some settings (BlazeFace's, dlib's or Haar's)."""
+    if isinstance(settings, FinderSettings):
+        return face_finder(settings)
     if isinstance(settings, DlibSettings):
         return dlib_detector(settings)
     return haar_detector(settings)
 
 
 def detector_for(model: HasManifest) -> Detector:
-    """The detector a model was trained with: dlib's HOG when its manifest says so, else Haar.
+    """The detector a model is served and measured with, as its manifest names it.
 
-    ``detector_added_after_training`` in a manifest names steps turned on for
-    serving after the model was trained and measured (each with its
-    re-measurement in the manifest's note); they are served but never used to
-    rebuild the training crops.
+    ``serving_detector`` (BlazeFace's finder) when the manifest has one: the
+    faces it finds are aligned by the same dlib landmarks as the training
+    faces (benchmarks/box_mapping.py), and the manifest's external metrics are
+    measured with it. Else the detector that cut the training faces
+    (``detector``: dlib's HOG chain or Haar), with the steps
+    ``detector_added_after_training`` names; those are served but never used
+    to rebuild the training crops.
     """
+    serving = model.manifest.get("serving_detector")
+    if serving:
+        return face_finder(finder_settings(serving))
     det = {**model.manifest.get("detector", {}),
            **model.manifest.get("detector_added_after_training", {})}
+    if det.get("kind") == "blazeface":
+        return face_finder(finder_settings(det))
     if det.get("kind") == "hog":
         return dlib_detector(dlib_settings(det))
     return haar_detector(haar_settings(det))
+
+
+def finder_settings(recorded: dict[str, Any]) -> FinderSettings:
+    """The BlazeFace finder settings a manifest recorded; defaults for what it does not name."""
+    fields = FinderSettings.__dataclass_fields__
+    return FinderSettings(**{k: v for k, v in recorded.items() if k in fields})
 
 
 def dlib_settings(recorded: dict[str, Any]) -> DlibSettings:

@@ -40,7 +40,7 @@ class DlibSettings:
     min_score: float = -0.2
     """Drop detections scoring below this (dlib's own threshold is 0)."""
     haar_fallback: bool = True
-    """Ask :class:`facegender.detection.haar.HaarDetector` (with side views) when HOG finds no face."""
+    """Ask :class:`.haar.HaarDetector` (with side views) when HOG finds no face."""
     small_face_size: int = 640
     """Longer side of a second HOG search for smaller faces; 0 = off. It runs only when the
     largest face the first search found is under a third of the photo's shorter side (a

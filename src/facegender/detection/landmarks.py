@@ -94,11 +94,41 @@ class Aligner:
         dlib = load_dlib()
         predictor = self._predictor()
         rgb = to_rgb(image)
-        shapes = dlib.full_object_detections()
-        for b in boxes:
-            shapes.append(predictor(rgb, dlib.rectangle(b.x, b.y, b.x + b.w - 1, b.y + b.h - 1)))
-        return np.asarray(dlib.get_face_chips(rgb, shapes, size, padding),
-                          dtype=np.uint8).reshape(len(boxes), size, size, 3)
+        chips = np.empty((len(boxes), size, size, 3), dtype=np.uint8)
+        upright = [i for i, b in enumerate(boxes) if not b.angle]
+        if upright:
+            shapes = dlib.full_object_detections()
+            for i in upright:
+                shapes.append(predictor(rgb, _rectangle(dlib, boxes[i])))
+            chips[upright] = np.asarray(dlib.get_face_chips(rgb, shapes, size, padding),
+                                        dtype=np.uint8).reshape(len(upright), size, size, 3)
+        for i, b in enumerate(boxes):
+            if b.angle:
+                patch, box = upright_patch(rgb, b)
+                shape = predictor(patch, _rectangle(dlib, box))
+                chips[i] = np.asarray(dlib.get_face_chip(patch, shape, size, padding))
+        return chips
+
+
+def _rectangle(dlib: Any, b: Box) -> Any:
+    return dlib.rectangle(b.x, b.y, b.x + b.w - 1, b.y + b.h - 1)
+
+
+def upright_patch(image: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
+    """A square patch around a turned face, turned so the face is upright, and its box there.
+
+    dlib's landmark model only knows upright faces (it starts from a mean upright face
+    in the box), so a face turned by more than about 20 degrees is turned back first.
+    The patch is twice the box's side, so the turned face and its context fit.
+    """
+    side = 2 * max(box.w, box.h)
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    m = cv2.getRotationMatrix2D((cx, cy), box.angle, 1.0)
+    m[:, 2] += np.array([side / 2 - cx, side / 2 - cy])
+    patch = cv2.warpAffine(image, m, (side, side), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(patch), Box((side - box.w) // 2, (side - box.h) // 2,
+                                            box.w, box.h)
 
 
 _lock = threading.Lock()

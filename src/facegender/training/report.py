@@ -143,6 +143,8 @@ def faces_line(manifest: dict[str, Any]) -> str:
     pre, det = manifest.get("preprocess", {}), manifest.get("detector", {})
     found = ("dlib's HOG detector (Haar, then dlib's CNN, when it finds nothing)"
              if det.get("kind") == "hog" else "OpenCV's Haar cascade")
+    if manifest.get("serving_detector"):
+        found += " (served with BlazeFace's finder, its boxes reshaped to dlib's)"
     if pre.get("align_padding") is not None:
         cut = (f"a 100x100 chip aligned by dlib's 5 landmarks (padding "
                f"{pre['align_padding']})")

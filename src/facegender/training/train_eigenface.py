@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, train_test_split
 
 from .. import __version__
+from ..detection import FinderSettings
 from ..errors import BadRequest
 from ..features import mirror, preprocess
 from ..images import read_image
@@ -157,6 +158,8 @@ def train(
         "metrics": {k: strip_curves(v) for k, v in metrics.items()},
         "train_seconds": round(time.perf_counter() - t_start, 1),
     }
+    if main.recipe["detector"].get("kind") == "hog":
+        model.manifest["serving_detector"] = FinderSettings().to_manifest()
     for folder in external or []:
         from .assess import evaluate_folder
 

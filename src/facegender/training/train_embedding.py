@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from .. import __version__
-from ..detection import SIDE_VIEWS, DlibSettings
+from ..detection import SIDE_VIEWS, DlibSettings, FinderSettings
 from ..errors import BadRequest
 from ..features import CHIP_PADDING, EMBEDDING_SIZE
 from ..model import GenderModel, build_embedding_pipeline
@@ -183,6 +183,7 @@ def train_embedding(
                       "shape_predictor_5_face_landmarks", "chip_size": 150,
                       "chip_padding": CHIP_PADDING, "size": EMBEDDING_SIZE},
         "detector": {"kind": "hog", **asdict(settings)},
+        "serving_detector": FinderSettings().to_manifest(),
         "hyperparameters": {k: jsonable(v) for k, v in params.items()},
         "cv_balanced_accuracy": float(search.best_score_),
         "grid": {k: [jsonable(v) for v in vs] for k, vs in grid.items()},

