@@ -16,7 +16,8 @@ from .choice import (
     haar_settings,
 )
 from .dlib_chain import DlibDetector, DlibSettings, dlib_detector
-from .finder import FaceFinder, FinderSettings, face_finder
+from .finder import FaceFinder, face_finder
+from .finder_settings import FinderSettings
 from .haar import (
     CASCADES,
     SIDE_VIEWS,

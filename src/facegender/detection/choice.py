@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .dlib_chain import DlibDetector, DlibSettings, dlib_detector
-from .finder import FaceFinder, FinderSettings, face_finder
+from .finder import FaceFinder, face_finder
+from .finder_settings import FinderSettings
 from .haar import CASCADES, DetectorSettings, HaarDetector, haar_detector
 
 Detector = FaceFinder | HaarDetector | DlibDetector

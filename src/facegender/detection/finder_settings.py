@@ -1,0 +1,119 @@
+"""Settings of the BlazeFace face finder, each with the measurement that chose it.
+
+Recorded whole in a model's manifest (``serving_detector``), so a model is always
+served with the finder it was measured with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..errors import BadRequest
+
+
+@dataclass(frozen=True)
+class FinderSettings:
+    """Settings of :class:`FaceFinder` (measured in reports/detection.md)."""
+
+    kind: str = "blazeface"
+    """Recorded in manifests so :func:`detector_for` can rebuild this detector."""
+    work_size: int = 320
+    """Longer side of the searched copy: the network sees 192 px anyway, so more costs
+    resizing only; smaller photos are not enlarged."""
+    min_score: float = 0.5
+    """BlazeFace score a face needs (MediaPipe's own: 0.5 short range, 0.6 full range;
+    0.6 lost a group face, a scene face and 3% of the IMDB-WIKI photos)."""
+    edge_pad: float = 0.25
+    """Border of a second search on photos where the first found ``edge_min_faces`` or more
+    (groups, scenes): faces cut by the frame's edge need context the photo does not have.
+    Its new faces must pass the face check. 0 = off."""
+    edge_min_faces: int = 2
+    edge_min_score: float = 0.5
+    min_inside: float = 0.4
+    """Share of a face's box that must be inside the photo for it to count (0.5 lost a
+    face cut by the edge of a selfie)."""
+    tight_pad: float = 0.25
+    """Border, as a fraction of the longer side, of the second pass for faces filling the
+    frame (UTKFace's chips: 12% found without, 98% with); 0 = off."""
+    rotations: bool = True
+    """Search copies turned by 90, 270 and 180 degrees when nothing upright is found."""
+    short_range: bool = True
+    """The short-range model last: large faces and selfies the other passes missed."""
+    small_face_size: int = 640
+    """Longer side of the copy whose overlapping tiles are searched when the largest face
+    found is under ``small_face_ratio`` of the photo's shorter side; 0 = off."""
+    small_face_ratio: float = 0.25
+    small_face_min_score: float = 0.5
+    """Score a face from the tiles needs; it must also pass the face check (at 0.5 without
+    the check tiles boxed dogs and galaxies; at 0.7 they missed a pianist in the clip)."""
+    box_scale: float = 0.93
+    """dlib's box side over BlazeFace's for the same face: the median over the 316 of 400
+    IMDB-WIKI photos where both find one face (benchmarks/box_mapping.py)."""
+    box_shift: float = 0.01
+    """dlib's box centre minus BlazeFace's, downwards, as a fraction of the side (same fit)."""
+    min_angle: float = 20.0
+    """Turned faces (eye line tilted by at least this many degrees) carry their angle so
+    the aligner turns them upright; smaller tilts dlib's landmarks handle by themselves."""
+    orient_below: float = 0.65
+    """A first-pass best face scoring under this is checked in four turns: 83-97% of the faces
+    the upright pass finds on turned IMDB-WIKI photos score under 0.65, 19% of upright ones."""
+    turn_margin: float = 0.15
+    """How much better a turned view of a face must score in the face check than the upright
+    one before it is taken as turned: profiles score nearly as well turned as upright. On
+    300 IMDB-WIKI photos and 80 of each turn: 0.1 turned 0.3% of the upright faces the
+    wrong way, 0.15 none (and 84-91% of the turned ones right), 0.2 fewer turned right."""
+    check_score: float = 0.55
+    """The face check's score (:meth:`FaceFinder.check`) a face needs when only a later
+    pass, the border pass or dlib found it. On 50 false boxes (clothes, hands, coins, dogs,
+    textures; all 6 the dlib chain makes) and 649 real faces of IMDB-WIKI, UTKFace and the
+    detection photos, false ones scored at most 0.42 and 2 real faces under 0.5; in its
+    four turns a coin scored 0.51, so 0.55 (no IMDB-WIKI or UTKFace face lost by it)."""
+    sure_score: float = 0.75
+    """A later pass's face whose upright check scores this much is taken as upright without
+    looking at its turns (three more network runs)."""
+    check_margin: float = 1.0
+    """Context around the box the face check sees, in box sides on each side."""
+    runtime: str = "litert"
+    """``"litert"`` (Google's TFLite runtime) or ``"opencv"`` (cv2.dnn): same boxes, LiteRT
+    about 2x faster."""
+    dlib_fallback: bool = False
+    """When every pass finds nothing, ask dlib's HOG/Haar/CNN chain (slow; off)."""
+
+    def validate(self) -> FinderSettings:
+        """Raise :class:`BadRequest` naming the bad value and the allowed range."""
+        checks = [
+            (self.kind == "blazeface", "kind", "'blazeface'", self.kind),
+            (64 <= self.work_size <= 4096, "work_size", "64..4096", self.work_size),
+            (0.05 <= self.min_score <= 1.0, "min_score", "0.05..1", self.min_score),
+            (0.0 <= self.tight_pad <= 1.0, "tight_pad", "0..1", self.tight_pad),
+            (self.small_face_size == 0 or self.work_size < self.small_face_size <= 4096,
+             "small_face_size", "0 (off) or work_size..4096", self.small_face_size),
+            (0.0 < self.small_face_ratio <= 1.0, "small_face_ratio", "0..1",
+             self.small_face_ratio),
+            (0.05 <= self.small_face_min_score <= 1.0, "small_face_min_score", "0.05..1",
+             self.small_face_min_score),
+            (0.5 <= self.box_scale <= 1.5, "box_scale", "0.5..1.5", self.box_scale),
+            (-0.5 <= self.box_shift <= 0.5, "box_shift", "-0.5..0.5", self.box_shift),
+            (0.0 <= self.min_angle <= 180.0, "min_angle", "0..180", self.min_angle),
+            (1 <= self.edge_min_faces <= 1000, "edge_min_faces", "1..1000", self.edge_min_faces),
+            (0.05 <= self.edge_min_score <= 1.0, "edge_min_score", "0.05..1",
+             self.edge_min_score),
+            (0.1 <= self.min_inside <= 1.0, "min_inside", "0.1..1", self.min_inside),
+            (0.0 <= self.edge_pad <= 1.0, "edge_pad", "0..1", self.edge_pad),
+            (0.05 <= self.check_score <= 1.0, "check_score", "0.05..1", self.check_score),
+            (0.0 <= self.check_margin <= 3.0, "check_margin", "0..3", self.check_margin),
+            (0.0 <= self.sure_score <= 1.0, "sure_score", "0..1", self.sure_score),
+            (0.0 <= self.orient_below <= 1.0, "orient_below", "0..1", self.orient_below),
+            (0.0 <= self.turn_margin <= 1.0, "turn_margin", "0..1", self.turn_margin),
+            (self.runtime in ("litert", "opencv"), "runtime", "'litert' or 'opencv'",
+             self.runtime),
+        ]
+        for ok, name, allowed, value in checks:
+            if not ok:
+                raise BadRequest(f"{name}={value!r} is out of range; allowed {allowed}")
+        return self
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The settings as a manifest records them."""
+        return asdict(self)
