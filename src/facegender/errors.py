@@ -17,6 +17,9 @@ error page in one place and the CLI into a message and an exit code::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 
 class FaceGenderError(Exception):
     """Base class; ``status_code`` and ``code`` drive the HTTP error envelope."""
@@ -76,3 +79,14 @@ class ServiceBusy(FaceGenderError):
 class ModelError(FaceGenderError):
     status_code = 500
     code = "model_error"
+
+
+def check_ranges(checks: Iterable[tuple[bool, str, str, Any]]) -> None:
+    """Raise :class:`BadRequest` for the first ``(ok, name, allowed, value)`` that is not ok.
+
+    Settings objects list their range checks in one place and share this wording:
+    the bad value, its name and the allowed range.
+    """
+    for ok, name, allowed, value in checks:
+        if not ok:
+            raise BadRequest(f"{name}={value!r} is out of range; allowed {allowed}")

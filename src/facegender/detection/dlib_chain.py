@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import BadRequest
+from ..errors import check_ranges
 from ..types import Box
 from .haar import SIDE_VIEWS, haar_detector
 from .landmarks import load_dlib, model_file, to_rgb
@@ -69,9 +69,7 @@ class DlibSettings:
             (self.cnn_work_size == 0 or 80 <= self.cnn_work_size <= 1024, "cnn_work_size",
              "0 (off) or 80..1024", self.cnn_work_size),
         ]
-        for ok, name, allowed, value in checks:
-            if not ok:
-                raise BadRequest(f"{name}={value!r} is out of range; allowed {allowed}")
+        check_ranges(checks)
         return self
 
 

@@ -20,7 +20,7 @@ aligner can turn it upright before it looks for landmarks.
 
 from __future__ import annotations
 
-import threading
+import functools
 from typing import Any, NamedTuple
 
 import cv2
@@ -271,14 +271,11 @@ class FaceFinder:
         new = self._checked(big, tiled, unlike=known)
         return merge_found(found, Found(new.boxes * k, new.keypoints * k, new.scores))
 
-_lock = threading.Lock()
-_finders: dict[FinderSettings, FaceFinder] = {}
-
-
 def face_finder(settings: FinderSettings | None = None) -> FaceFinder:
     """A process-wide :class:`FaceFinder` per settings, built on first use."""
-    key = settings or FinderSettings()
-    with _lock:
-        if key not in _finders:
-            _finders[key] = FaceFinder(key)
-        return _finders[key]
+    return _finder(settings or FinderSettings())
+
+
+@functools.lru_cache(maxsize=8)
+def _finder(settings: FinderSettings) -> FaceFinder:
+    return FaceFinder(settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..errors import BadRequest
+from ..errors import check_ranges
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,7 @@ class FinderSettings:
             (self.runtime in ("litert", "opencv"), "runtime", "'litert' or 'opencv'",
              self.runtime),
         ]
-        for ok, name, allowed, value in checks:
-            if not ok:
-                raise BadRequest(f"{name}={value!r} is out of range; allowed {allowed}")
+        check_ranges(checks)
         return self
 
     def to_manifest(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import BadRequest
+from ..errors import check_ranges
 from ..types import Box
 
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
@@ -86,9 +86,7 @@ class DetectorSettings:
              self.profile_min_neighbors),
             (64 <= self.profile_size <= 8192, "profile_size", "64..8192", self.profile_size),
         ]
-        for ok, name, allowed, value in checks:
-            if not ok:
-                raise BadRequest(f"{name}={value!r} is out of range; allowed {allowed}")
+        check_ranges(checks)
         return self
 
 
