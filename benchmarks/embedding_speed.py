@@ -1,4 +1,4 @@
-"""The embedding model end to end: its ResNet in numpy (shipped) against dlib's own, one run.
+"""The embedding model end to end: its ResNet in onnxruntime (shipped), numpy and dlib, one run.
 
 Run from the project root::
 
@@ -8,11 +8,12 @@ The issue's speed goal is per 640x480 photo *on one core*, so every photo is
 timed twice: with OpenCV and numpy's BLAS held to 1 thread (threadpoolctl,
 ``cv2.setNumThreads``) and with their defaults. In each setting the two
 ResNet implementations take turns on the same photos (the latency
-benchmark's mosaics of 1, 5 and 20 real faces); "before" is dlib's
-``compute_face_descriptor`` on the same aligned chips, i.e. what shipped
-until the numpy ResNet. Both give the same vectors (tests/test_resnet.py),
-so the faces and answers are identical; only the time differs.
-Writes ``embedding_speed.{md,json}``.
+benchmark's mosaics of 1, 5 and 20 real faces): the ONNX graph in onnxruntime
+(shipped since 2026-12-03), the numpy forward pass (shipped before) and dlib's
+``compute_face_descriptor`` on the same aligned chips (shipped before that).
+All give the same vectors (tests/features/test_resnet.py), so the faces and
+answers are identical; only the time differs. Then the network alone on
+batches of 1 and 20 real aligned chips. Writes ``embedding_speed.{md,json}``.
 """
 
 from __future__ import annotations
@@ -30,17 +31,31 @@ from threadpoolctl import threadpool_limits
 from facegender.detection.landmarks import models_dir
 from facegender.features.embedding import RESNET_FILE, default_embedder
 from facegender.persist import load_model
+from facegender.types import Box
 
-NAMES = {"numpy": "numpy ResNet (shipped)", "dlib": "dlib ResNet (before)"}
+NAMES = {"onnx": "onnxruntime ResNet (shipped)", "numpy": "numpy ResNet (before)",
+         "dlib": "dlib ResNet (before that)"}
+_SESSIONS: dict[int, Any] = {}
+
+
+def use_threads(threads: int) -> None:
+    """Give the process-wide embedder an onnxruntime session with ``threads`` (0: default)."""
+    from facegender.features.resnet_onnx import OnnxResNet
+
+    embedder = default_embedder()
+    if threads not in _SESSIONS:
+        _SESSIONS[threads] = OnnxResNet(embedder._resnet(), threads=threads)
+    embedder._session = _SESSIONS[threads]
 
 
 def use_resnet(kind: str) -> None:
-    """Make the process-wide embedder run the ResNet in numpy or in dlib."""
+    """Make the process-wide embedder run the ResNet in onnxruntime, numpy or dlib."""
     import dlib
 
     embedder = default_embedder()
-    if kind == "numpy":
+    if kind in ("onnx", "numpy"):
         embedder.__dict__.pop("embed_chips", None)
+        embedder.runtime = kind
         return
     net = dlib.face_recognition_model_v1(str(models_dir() / RESNET_FILE))
 
@@ -63,11 +78,12 @@ def switching(kind: str, runner: Any) -> Any:
 def measure(repeats: int) -> list[dict[str, Any]]:
     """Rows of (threads, photo, implementation) timings."""
     model = load_model("embedding")
-    runners = {NAMES[k]: switching(k, ours(model)) for k in ("numpy", "dlib")}
+    runners = {NAMES[k]: switching(k, ours(model)) for k in ("onnx", "numpy", "dlib")}
     default_threads = cv2.getNumThreads()
     rows = []
     for threads in (1, None):
         cv2.setNumThreads(threads or default_threads)
+        use_threads(threads or 0)
         with threadpool_limits(limits=threads):
             for name, _, data in photos((640, 1280)):
                 result = side_by_side(runners, data, repeats)
@@ -75,13 +91,47 @@ def measure(repeats: int) -> list[dict[str, Any]]:
                     rows.append({"threads": threads or f"default ({default_threads})",
                                  "photo": name, "implementation": impl, **row})
     cv2.setNumThreads(default_threads)
-    use_resnet("numpy")
+    use_resnet("onnx")
     return rows
 
 
-def markdown(rows: list[dict[str, Any]], m: dict[str, Any]) -> str:
+def network_only(repeats: int) -> list[dict[str, Any]]:
+    """ms per face of the network alone on 1 and 20 aligned chips, per runtime and threads."""
+    import time
+
+    from common import DATA
+
+    from facegender.features.resnet import embed_chips
+    from facegender.images import read_image
+    from facegender.training.data import scan_labeled
+
+    embedder = default_embedder()
+    paths = scan_labeled(DATA / "utkface").paths[:40]
+    chips = np.concatenate([embedder.chips(img, [Box(0, 0, img.shape[1], img.shape[0])])
+                            for img in (read_image(p) for p in paths)])[:20]
+    rows = []
+    for threads in (1, 0):
+        use_threads(threads)
+        with threadpool_limits(limits=threads or None):
+            for n in (1, 20):
+                batch = chips[:n]
+                for kind, run in (("onnx", embedder._session.embed),
+                                  ("numpy", lambda c: embed_chips(embedder._resnet(), c))):
+                    run(batch)
+                    times = []
+                    for _ in range(repeats):
+                        t0 = time.perf_counter()
+                        run(batch)
+                        times.append((time.perf_counter() - t0) * 1e3 / n)
+                    rows.append({"threads": threads or "default", "batch": n, "runtime": kind,
+                                 "ms_per_face": float(np.median(times))})
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]], m: dict[str, Any],
+             network: list[dict[str, Any]]) -> str:
     lines = [
-        "# The embedding model: numpy ResNet against dlib's, same run",
+        "# The embedding model: its ResNet in onnxruntime, numpy and dlib, same run",
         "",
         f"Machine: {machine_line(m)}.",
         "",
@@ -100,6 +150,13 @@ def markdown(rows: list[dict[str, Any]], m: dict[str, Any]) -> str:
             f"| {r['threads']} | {r['photo']} | {r['implementation']} | {r['faces']} | "
             f"{r['detect']['p50']:.1f} | {r['preprocess']['p50']:.1f} | "
             f"{r['total']['p50']:.1f} ({r['total']['p95']:.1f}) | {ratio:.2f}x |")
+    lines += ["", "The network alone, ms per face (median), on real aligned UTKFace chips:", "",
+              "| threads | batch | onnxruntime | numpy | numpy / onnxruntime |",
+              "|---|---|---|---|---|"]
+    net = {(r["threads"], r["batch"], r["runtime"]): r["ms_per_face"] for r in network}
+    for threads, batch in sorted({(r["threads"], r["batch"]) for r in network}, key=str):
+        o, n = net[(threads, batch, "onnx")], net[(threads, batch, "numpy")]
+        lines.append(f"| {threads} | {batch} | {o:.1f} | {n:.1f} | {n / o:.1f}x |")
     return "\n".join(lines) + "\n"
 
 
@@ -110,8 +167,11 @@ def main() -> None:
     args = ap.parse_args()
     m = machine()
     rows = measure(args.repeats)
-    write_results(args.out, "embedding_speed", {"machine": m, "rows": rows}, markdown(rows, m))
-    print(markdown(rows, m))
+    network = network_only(max(args.repeats, 5))
+    md = markdown(rows, m, network)
+    write_results(args.out, "embedding_speed", {"machine": m, "rows": rows, "network": network},
+                  md)
+    print(md)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,15 @@ def per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
+_cap = 0
+
+
+def cap() -> int:
+    """The cap :func:`limit_threads` set in this process, 0 when none (runtimes that start
+    their own pools later, like onnxruntime's, read it)."""
+    return _cap
+
+
 def limit_threads(n: int) -> None:
     """Cap OpenCV's and the BLAS's thread pools of this process at ``n`` (0: leave them).
 
@@ -29,6 +38,8 @@ def limit_threads(n: int) -> None:
     """
     if n <= 0:
         return
+    global _cap
+    _cap = n
     import cv2
     from threadpoolctl import threadpool_limits
 

@@ -75,3 +75,29 @@ def test_damaged_weight_file_is_a_model_error(weight_bytes: bytes, damage: str) 
 def test_wrong_chip_shape_is_refused(weight_bytes: bytes) -> None:
     with pytest.raises(ValueError, match="150"):
         embed_chips(parse_weights(weight_bytes), np.zeros((1, 100, 100, 3), np.uint8))
+
+
+def test_onnx_graph_gives_the_same_vectors_as_numpy_and_dlib(weight_bytes: bytes,
+                                                              group_chips: np.ndarray) -> None:
+    """The onnxruntime graph is built from the same weights: same vectors within 1e-4."""
+    from facegender.features.resnet_onnx import OnnxResNet
+
+    weights = parse_weights(weight_bytes)
+    onnx = OnnxResNet(weights, threads=1)
+    batch = onnx.embed(group_chips)
+    assert batch.shape == (len(group_chips), 128) and batch.dtype == np.float32
+    np.testing.assert_allclose(batch, embed_chips(weights, group_chips), atol=1e-4)
+    net = dlib.face_recognition_model_v1(str(models_dir() / RESNET_FILE))
+    theirs = np.array([np.asarray(net.compute_face_descriptor(c)) for c in group_chips[:3]])
+    np.testing.assert_allclose(batch[:3], theirs, atol=1e-4)
+    one_by_one = np.vstack([onnx.embed(c[None]) for c in group_chips])
+    np.testing.assert_allclose(batch, one_by_one, atol=1e-5)  # a batch is its rows
+    with pytest.raises(ValueError, match="150"):
+        onnx.embed(group_chips[:, :100])
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "numpy"])
+def test_embedder_runtimes_agree(group_chips: np.ndarray, runtime: str) -> None:
+    reference = Embedder("numpy").embed_chips(group_chips)
+    np.testing.assert_allclose(Embedder(runtime).embed_chips(group_chips), reference, atol=1e-4)
+    assert Embedder(runtime).embed_chips(group_chips[:0]).shape == (0, 128)

@@ -1,9 +1,10 @@
 """Face embeddings: dlib's pretrained 128-d ResNet on 5-point aligned chips.
 
-The embedding model classifies these vectors instead of pixels. The network
-runs in numpy (:mod:`facegender.features.resnet`) from the weights of the installed
-``face_recognition_models``; alignment is :mod:`facegender.detection.landmarks`, the
-detector :mod:`facegender.detection.dlib_chain`. Nothing loads before the first call.
+The embedding model classifies these vectors instead of pixels. The network runs
+in onnxruntime (:mod:`.resnet_onnx`, a graph built from the weights of the
+installed ``face_recognition_models``), or in numpy (:mod:`.resnet`, the reference
+it is tested against); alignment is :mod:`facegender.detection.landmarks`.
+Nothing loads before the first call.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from ..detection import default_aligner, model_file
 from ..types import Box
 from .resnet import ResNetWeights, embed_chips, parse_weights
+from .resnet_onnx import OnnxResNet
 
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 EMBEDDING_SIZE = 128
@@ -23,20 +25,28 @@ CHIP_SIZE = 150
 CHIP_PADDING = 0.25
 """dlib's default context around the aligned face."""
 BATCH = 8
-"""Chips per ResNet pass: 4-8 cost the least per face (5.1 vs 5.9 ms alone, 6.0 at 16)."""
+"""Chips per numpy ResNet pass: 4-8 cost the least per face (5.1 vs 5.9 ms alone, 6.0 at 16)."""
+ONNX_BATCH = 32
+"""Chips per onnxruntime pass: a photo's faces go through as one batch up to this many."""
 
 
 class Embedder:
     """128-d face embeddings of given boxes; models load on first use.
 
     dlib finds the 5 landmarks and cuts the aligned 150x150 chip
-    (:mod:`facegender.detection.landmarks`); the ResNet itself runs in numpy
-    (:mod:`facegender.features.resnet`, 7x faster than dlib's BLAS-less build, same vectors).
-    Its weights are read-only arrays shared by all threads.
+    (:mod:`facegender.detection.landmarks`); the ResNet runs in onnxruntime
+    (``runtime="onnx"``: same vectors within 1e-6, 3-6x faster than the numpy pass on
+    this project's CPUs, ``benchmarks/embedding_speed.py``) or in numpy (``"numpy"``,
+    7x faster than dlib's BLAS-less build). One session and the read-only weights are
+    shared by all threads.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: str = "onnx") -> None:
+        if runtime not in ("onnx", "numpy"):
+            raise ValueError(f"runtime must be 'onnx' or 'numpy', not {runtime!r}")
+        self.runtime = runtime
         self._weights: ResNetWeights | None = None
+        self._session: OnnxResNet | None = None
         self._weights_lock = threading.Lock()
 
     def _resnet(self) -> ResNetWeights:
@@ -49,11 +59,27 @@ class Embedder:
         """Aligned RGB face chips of the boxes: (len(boxes), 150, 150, 3) uint8."""
         return default_aligner().chips(image, boxes, CHIP_SIZE, CHIP_PADDING)
 
-    def embed_chips(self, chips: np.ndarray) -> np.ndarray:
-        """Embed aligned chips in batches of :data:`BATCH` (the fastest size per face)."""
+    def _onnx(self) -> OnnxResNet:
         weights = self._resnet()
-        parts = [embed_chips(weights, chips[i:i + BATCH]) for i in range(0, len(chips), BATCH)]
-        return np.vstack(parts) if parts else np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
+        with self._weights_lock:
+            if self._session is None:
+                from ..threads import cap
+
+                self._session = OnnxResNet(weights, threads=cap())
+            return self._session
+
+    def embed_chips(self, chips: np.ndarray) -> np.ndarray:
+        """Embed aligned chips: a photo's faces as one onnxruntime batch (or numpy batches of
+        :data:`BATCH`, the fastest size per face there)."""
+        if not len(chips):
+            return np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
+        if self.runtime == "onnx":
+            session = self._onnx()
+            return np.vstack([session.embed(chips[i:i + ONNX_BATCH])
+                              for i in range(0, len(chips), ONNX_BATCH)])
+        weights = self._resnet()
+        return np.vstack([embed_chips(weights, chips[i:i + BATCH])
+                          for i in range(0, len(chips), BATCH)])
 
     def embed(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
         """Align each box's face by its 5 landmarks and embed it.
