@@ -138,6 +138,21 @@ def evaluation_section(title: str, m: dict[str, Any], out: Path, prefix: str) ->
             " ".join(f"![{n}]({n})" for n in names), ""]
 
 
+def other_sources(metrics: dict[str, dict[str, Any]], out: Path) -> list[str]:
+    """The sections of the test parts of extra sources and of the external checks."""
+    md: list[str] = []
+    for key, m in metrics.items():
+        if key.startswith("test:"):
+            name = key.split(":", 1)[1]
+            md += evaluation_section(f"Held-out test part of `{name}` (never trained on)", m,
+                                     out, f"test-{name}-")
+        elif key.startswith("external:"):
+            name = key.split(":", 1)[1]
+            md += evaluation_section(f"External check: `{name}` (end to end; no face found "
+                                     "counts as wrong)", m, out, f"{name}-")
+    return md
+
+
 def faces_line(manifest: dict[str, Any]) -> str:
     """One sentence saying how the faces were found and cut, from the manifest."""
     pre, det = manifest.get("preprocess", {}), manifest.get("detector", {})
@@ -202,15 +217,7 @@ def write_training_report(
         "## Held-out test split", "", metrics_table(test), "",
         "![confusion](confusion.png) ![roc](roc.png) ![reliability](reliability.png)", "",
     ]
-    for key, m in metrics.items():
-        if key.startswith("test:"):
-            name = key.split(":", 1)[1]
-            md += evaluation_section(f"Held-out test part of `{name}` (never trained on)", m,
-                                     out, f"test-{name}-")
-        elif key.startswith("external:"):
-            name = key.split(":", 1)[1]
-            md += evaluation_section(f"External check: `{name}` (end to end; no face found "
-                                     "counts as wrong)", m, out, f"{name}-")
+    md += other_sources(metrics, out)
     md += [
         "## Data and eigen faces", "", "![samples](samples.png)", "",
         "![mean face](mean_face.png) ![explained variance](explained_variance.png)", "",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import GenderModel
-from .report import evaluation_section
+from .report import evaluation_section, other_sources
 
 
 def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]],
@@ -38,17 +38,10 @@ def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]
         f"Uncertain threshold (chosen on validation for >= 0.97 accuracy of confident "
         f"answers): confidence < {man['uncertain_threshold']:.2f}.", "",
     ]
-    for key, m in metrics.items():
-        if key == "test":
-            md += evaluation_section(f"Held-out test split of `{td['source']}`", m, out, "")
-        elif key.startswith("test:"):
-            name = key.split(":", 1)[1]
-            md += evaluation_section(f"Held-out test part of `{name}` (never trained on)", m,
-                                     out, f"test-{name}-")
-        elif key.startswith("external:"):
-            name = key.split(":", 1)[1]
-            md += evaluation_section(f"External check: `{name}` (end to end; no face found "
-                                     "counts as wrong)", m, out, f"{name}-")
+    if "test" in metrics:
+        md += evaluation_section(f"Held-out test split of `{td['source']}`", metrics["test"],
+                                 out, "")
+    md += other_sources(metrics, out)
     (out / "report.md").write_text("\n".join(md))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     return out
