@@ -198,16 +198,16 @@ def main() -> int:
     m = machine()
     eigen, emb, peer = load_model("eigenface"), load_model("embedding"), Peer()
     results, store = [], {}
+    name = "accuracy" if args.limit is None else "accuracy_quick"  # a quick run keeps the full
     for i, (title, photos, y, answers, utk) in enumerate(sets(args, eigen, emb, peer)):
         groups = dict(zip(("age band", "race"), utk_groups(photos), strict=True)) if utk \
             else None
         results.append(evaluate_set(title, photos, y, answers, groups, store))
-        results[-1]["plot"] = f"accuracy-reliability-{i}.png"
+        results[-1]["plot"] = f"{name}-reliability-{i}.png"
         reliability_plot(results[-1], args.out / results[-1]["plot"])
     PREDICTIONS.parent.mkdir(parents=True, exist_ok=True)
     PREDICTIONS.write_text(json.dumps(store))
     data = {"machine": m, "limit": args.limit, "peer": PEER, "sets": results}
-    name = "accuracy" if args.limit is None else "accuracy_quick"
     write_results(args.out, name, data, to_markdown(data))
     return 0
 
