@@ -133,9 +133,9 @@ def markdown(rows: list[dict[str, Any]], m: dict[str, Any],
     lines = [
         "# The embedding model: its ResNet in onnxruntime, numpy and dlib, same run",
         "",
-        f"Machine: {machine_line(m)}.",
+        machine_line(m),
         "",
-        "`benchmarks/embedding_speed.py`: ms p50 (p95) per photo, decode to answer, the two "
+        "`benchmarks/embedding_speed.py`: ms p50 (p95) per photo, decode to answer, the three "
         "implementations taking turns on each photo; \"preprocess\" is landmarks, alignment and "
         "the ResNet. Same faces, same vectors, same answers.",
         "",
