@@ -49,6 +49,24 @@ class Box:
     def to_dict(self) -> dict[str, int]:
         return {"x": self.x, "y": self.y, "w": self.w, "h": self.h}
 
+    @staticmethod
+    def clip(x0: float, y0: float, x1: float, y1: float, width: int, height: int,
+             min_inside: float = 0.5, angle: float = 0.0) -> Box | None:
+        """The part of the box ``x0, y0, x1, y1`` inside a ``width`` x ``height`` image.
+
+        None when under ``min_inside`` of its area is inside (a face mostly out of the
+        frame has too little to classify) or less than a pixel is; every detector maps
+        its boxes back to the photo through this one rounding.
+        """
+        cx0, cy0 = max(0.0, x0), max(0.0, y0)
+        cx1, cy1 = min(float(width), x1), min(float(height), y1)
+        if (cx1 - cx0 < 1 or cy1 - cy0 < 1
+                or (cx1 - cx0) * (cy1 - cy0) < min_inside * (x1 - x0) * (y1 - y0)):
+            return None
+        bx, by = int(round(cx0)), int(round(cy0))
+        return Box(bx, by, max(1, min(width - bx, int(round(cx1 - cx0)))),
+                   max(1, min(height - by, int(round(cy1 - cy0)))), angle)
+
 
 @dataclass(frozen=True)
 class Prediction:

@@ -33,6 +33,7 @@ import threading
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
 
+import cv2
 import numpy as np
 
 from ..errors import ModelError
@@ -159,8 +160,6 @@ class _LiteRTRunner:
 
 class _OpenCVRunner:
     def __init__(self, path: Path) -> None:
-        import cv2
-
         self._net = cv2.dnn.readNetFromTFLite(str(path))
         self._names = list(self._net.getUnconnectedOutLayersNames())
 
@@ -185,8 +184,6 @@ def _letterbox(bgr: np.ndarray, size: int, pad: float) -> tuple[np.ndarray, np.n
     MediaPipe's BORDER_ZERO on the uint8 image), and per-axis ``scale`` and
     ``offset`` (x, y) such that tensor_px = image_px * scale + offset.
     """
-    import cv2
-
     if bgr.ndim == 2:
         bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
     elif bgr.shape[2] == 4:

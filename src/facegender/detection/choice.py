@@ -53,8 +53,6 @@ def detector_for(model: HasManifest) -> Detector:
         return face_finder(finder_settings(serving))
     det = {**model.manifest.get("detector", {}),
            **model.manifest.get("detector_added_after_training", {})}
-    if det.get("kind") == "blazeface":
-        return face_finder(finder_settings(det))
     if det.get("kind") == "hog":
         return dlib_detector(dlib_settings(det))
     return haar_detector(haar_settings(det))

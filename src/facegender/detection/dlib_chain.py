@@ -10,6 +10,7 @@ per thread: they hold scratch buffers and are not thread-safe.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -163,8 +164,8 @@ def _to_boxes(found: list[tuple[Any, float]], image: np.ndarray, scale: float, p
     h, w = image.shape[:2]
     boxes: list[Box] = []
     for r, _ in sorted(found, key=lambda t: -t[1]):
-        box = _clip((r.left() - pad) / scale, (r.top() - pad) / scale,
-                    (r.right() - pad) / scale, (r.bottom() - pad) / scale, w, h)
+        box = Box.clip((r.left() - pad) / scale, (r.top() - pad) / scale,
+                       (r.right() - pad) / scale, (r.bottom() - pad) / scale, w, h)
         if box is None or (min_face_size and max(box.w, box.h) < min_face_size):
             continue
         if all(box.iou(b) < 0.3 for b in boxes):
@@ -172,24 +173,11 @@ def _to_boxes(found: list[tuple[Any, float]], image: np.ndarray, scale: float, p
     return boxes
 
 
-def _clip(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> Box | None:
-    """The part of a box inside the image, or None when less than half of it is inside."""
-    cx0, cy0, cx1, cy1 = max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1)
-    if cx1 - cx0 < 1 or cy1 - cy0 < 1 or (cx1 - cx0) * (cy1 - cy0) < 0.5 * (x1 - x0) * (y1 - y0):
-        return None
-    bx, by = int(round(cx0)), int(round(cy0))
-    return Box(bx, by, max(1, min(width - bx, int(round(cx1 - cx0)))),
-               max(1, min(height - by, int(round(cy1 - cy0)))))
-
-
-_lock = threading.Lock()
-_detectors: dict[DlibSettings, DlibDetector] = {}
-
-
 def dlib_detector(settings: DlibSettings | None = None) -> DlibDetector:
     """A process-wide :class:`DlibDetector` per settings, built on first use."""
-    key = settings or DlibSettings()
-    with _lock:
-        if key not in _detectors:
-            _detectors[key] = DlibDetector(key)
-        return _detectors[key]
+    return _dlib_detector(settings or DlibSettings())
+
+
+@functools.lru_cache(maxsize=8)
+def _dlib_detector(settings: DlibSettings) -> DlibDetector:
+    return DlibDetector(settings)

@@ -6,13 +6,14 @@ do the later passes run: the same model with a border (faces that fill the
 frame), on the copy turned by 90, 270 and 180 degrees (phone photos without
 their orientation tag), then the short-range model (selfies). When the faces
 found are small for the photo (a group, a scene), overlapping tiles of a
-larger copy are searched as well, with a stricter score, for faces too small
-for the whole-photo pass. dlib's chain (:mod:`.dlib_chain`) is a setting, off
+larger copy are searched as well, for faces too small for the whole-photo pass.
+Every face a later pass or a tile finds must pass the face check
+(:meth:`FaceFinder.check`). dlib's chain (:mod:`.dlib_chain`) is a setting, off
 by default: it is 10-100x slower and where it finds what BlazeFace missed it
 also finds clothes and hands.
 
-Boxes are mapped to the shape dlib's boxes have (same centre, 0.94x the
-side), because dlib's 5-point landmark model, which aligns every face for
+Boxes are mapped to the shape dlib's boxes have (0.93x the side, centred 0.01 of
+a side lower), because dlib's 5-point landmark model, which aligns every face for
 both classifiers, was trained on dlib's boxes. A face found turned carries its
 in-plane angle (from BlazeFace's eye keypoints) in :attr:`Box.angle`, so the
 aligner can turn it upright before it looks for landmarks.
@@ -29,6 +30,7 @@ import numpy as np
 from ..errors import BadRequest
 from ..types import Box
 from .blazeface import BlazeFace, Found, nothing
+from .dlib_chain import dlib_detector
 from .finder_settings import FinderSettings
 from .passes import (
     ROTATIONS,
@@ -98,8 +100,6 @@ class FaceFinder:
 
     def _dlib(self, image: np.ndarray, min_face_size: int | None) -> list[Box]:
         """dlib's chain's faces that pass the face check (its Haar step boxes hands and shirts)."""
-        from .dlib_chain import dlib_detector
-
         work, factor = work_copy(image, self.settings.work_size)
         kept = []
         for b in dlib_detector().detect(image, min_face_size=min_face_size):
@@ -148,7 +148,7 @@ class FaceFinder:
         turn, for its box and its angle.
         """
         s = self.settings
-        angles = [eye_angle(k, 0.0) for k in found.keypoints]
+        angles = [eye_angle(k) for k in found.keypoints]
         if found.scores[0] >= s.orient_below and abs(angles[0]) < 45:
             return found, [wrap_angle(a, s.min_angle) for a in angles]
         best = self.check(work, found.boxes[0], turn_margin=s.turn_margin)
@@ -237,7 +237,7 @@ class FaceFinder:
                 corners = unturn(found.boxes[i].reshape(2, 2), degrees, size, size)
                 views[degrees] = Checked(
                     float(found.scores[i]),
-                    eye_angle(unturn(found.keypoints[i], degrees, size, size), 0.0),
+                    eye_angle(unturn(found.keypoints[i], degrees, size, size)),
                     np.concatenate([corners.min(axis=0), corners.max(axis=0)]) + shift)
             if degrees == 0 and 0 in views and views[0].score >= sure:
                 break

@@ -244,17 +244,7 @@ def _to_original(
     """Map a box from the padded working copy back to the original, clipped."""
     x, y, bw, bh = found
     x0, y0 = (x - pad) / scale, (y - pad) / scale
-    x1, y1 = x0 + bw / scale, y0 + bh / scale
-    cx0, cy0 = max(0.0, x0), max(0.0, y0)
-    cx1, cy1 = min(float(width), x1), min(float(height), y1)
-    if cx1 - cx0 < 1 or cy1 - cy0 < 1:
-        return None
-    inside = (cx1 - cx0) * (cy1 - cy0) / ((x1 - x0) * (y1 - y0))
-    if inside < min_inside:
-        return None
-    bx, by = int(round(cx0)), int(round(cy0))
-    return Box(bx, by, max(1, min(width - bx, int(round(cx1 - cx0)))),
-               max(1, min(height - by, int(round(cy1 - cy0)))))
+    return Box.clip(x0, y0, x0 + bw / scale, y0 + bh / scale, width, height, min_inside)
 
 
 SIDE_VIEWS = DetectorSettings(profile_min_neighbors=3)

@@ -14,6 +14,7 @@ Haar crops (reports/experiments.md).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import threading
 from pathlib import Path
@@ -131,14 +132,7 @@ def upright_patch(image: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
                                             box.w, box.h)
 
 
-_lock = threading.Lock()
-_aligner: Aligner | None = None
-
-
+@functools.cache
 def default_aligner() -> Aligner:
     """A process-wide :class:`Aligner`, built on first use (its model loads lazily)."""
-    global _aligner
-    with _lock:
-        if _aligner is None:
-            _aligner = Aligner()
-        return _aligner
+    return Aligner()

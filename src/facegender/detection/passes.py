@@ -103,15 +103,14 @@ def tile_corners(w: int, h: int, tile: int) -> list[tuple[int, int]]:
     return [(x, y) for y in starts(h) for x in starts(w)]
 
 
-def eye_angle(keypoints: np.ndarray, min_angle: float) -> float:
-    """The eye line's direction in degrees (0 upright, clockwise as seen); 0 under ``min_angle``.
+def eye_angle(keypoints: np.ndarray) -> float:
+    """The eye line's direction in degrees (0 upright, clockwise as seen), rounded to 0.1.
 
     BlazeFace's first keypoint is the subject's right eye, seen on the left of an
     upright face, so the line from it to the other eye points right when upright.
     """
     dx, dy = keypoints[1] - keypoints[0]
-    angle = float(np.degrees(np.arctan2(dy, dx)))
-    return round(angle, 1) if abs(angle) >= min_angle else 0.0
+    return round(float(np.degrees(np.arctan2(dy, dx))), 1)
 
 
 def wrap_angle(angle: float, min_angle: float) -> float:
@@ -122,19 +121,13 @@ def wrap_angle(angle: float, min_angle: float) -> float:
 
 
 def dlib_shaped(x0: float, y0: float, x1: float, y1: float, s: FinderSettings,
-                 width: int, height: int, angle: float) -> Box | None:
+                width: int, height: int, angle: float) -> Box | None:
     """BlazeFace's square box as dlib's box of the same face, clipped to the image.
 
-    None when less than half of it is inside (a face mostly out of the frame has no
-    landmarks to align).
+    None when under ``s.min_inside`` of it is inside (a face mostly out of the frame
+    has no landmarks to align).
     """
     side = max(x1 - x0, y1 - y0) * s.box_scale
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + s.box_shift * side
-    bx0, by0, bx1, by1 = cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
-    ix0, iy0 = max(0.0, bx0), max(0.0, by0)
-    ix1, iy1 = min(float(width), bx1), min(float(height), by1)
-    if ix1 - ix0 < 1 or iy1 - iy0 < 1 or (ix1 - ix0) * (iy1 - iy0) < s.min_inside * side * side:
-        return None
-    x, y = int(round(ix0)), int(round(iy0))
-    return Box(x, y, max(1, min(width - x, int(round(ix1 - ix0)))),
-               max(1, min(height - y, int(round(iy1 - iy0)))), angle)
+    return Box.clip(cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2, width, height,
+                    s.min_inside, angle)

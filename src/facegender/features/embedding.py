@@ -9,6 +9,7 @@ Nothing loads before the first call.
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -98,17 +99,10 @@ class Embedder:
         return self.embed_chips(self.chips(image, boxes))
 
 
-_lock = threading.Lock()
-_embedder: Embedder | None = None
-
-
+@functools.cache
 def default_embedder() -> Embedder:
     """A process-wide :class:`Embedder`, built on first use (its dlib models load lazily)."""
-    global _embedder
-    with _lock:
-        if _embedder is None:
-            _embedder = Embedder()
-        return _embedder
+    return Embedder()
 
 
 def embed_crops(crops: list[np.ndarray]) -> np.ndarray:
