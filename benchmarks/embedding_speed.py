@@ -1,4 +1,4 @@
-"""The embedding model end to end: its ResNet in onnxruntime (shipped), numpy and dlib, one run.
+"""The embedding model end to end: its ResNet in onnxruntime (shipped) and in dlib, one run.
 
 Run from the project root::
 
@@ -9,10 +9,12 @@ timed twice: with OpenCV and numpy's BLAS held to 1 thread (threadpoolctl,
 ``cv2.setNumThreads``) and with their defaults. In each setting the two
 ResNet implementations take turns on the same photos (the latency
 benchmark's mosaics of 1, 5 and 20 real faces): the ONNX graph in onnxruntime
-(shipped since 2026-12-03), the numpy forward pass (shipped before) and dlib's
-``compute_face_descriptor`` on the same aligned chips (shipped before that).
-All give the same vectors (tests/features/test_resnet.py), so the faces and
-answers are identical; only the time differs. Then the network alone on
+(shipped since 2026-12-03) and dlib's ``compute_face_descriptor`` on the same
+aligned chips (shipped before). A numpy forward pass served in between; it was
+removed once onnxruntime beat it (its last figures: 13.4 ms a face on one thread
+against 5.0, in this page's git history). Both give the same vectors
+(tests/features/test_resnet.py), so the faces and answers are identical; only the
+time differs. Then the network alone on
 batches of 1 and 20 real aligned chips. Writes ``embedding_speed.{md,json}``.
 """
 
@@ -33,9 +35,9 @@ from facegender.features.embedding import RESNET_FILE, default_embedder
 from facegender.persist import load_model
 from facegender.types import Box
 
-NAMES = {"onnx": "onnxruntime ResNet (shipped)", "numpy": "numpy ResNet (before)",
-         "dlib": "dlib ResNet (before that)"}
+NAMES = {"onnx": "onnxruntime ResNet (shipped)", "dlib": "dlib ResNet (before)"}
 _SESSIONS: dict[int, Any] = {}
+_DLIB: dict[str, Any] = {}
 
 
 def use_threads(threads: int) -> None:
@@ -49,21 +51,22 @@ def use_threads(threads: int) -> None:
 
 
 def use_resnet(kind: str) -> None:
-    """Make the process-wide embedder run the ResNet in onnxruntime, numpy or dlib."""
+    """Make the process-wide embedder run the ResNet in onnxruntime or dlib."""
+    embedder = default_embedder()
+    if kind == "onnx":
+        embedder.__dict__.pop("embed_chips", None)
+        return
+    embedder.embed_chips = dlib_embed  # type: ignore[method-assign]
+
+
+def dlib_embed(chips: np.ndarray) -> np.ndarray:
+    """dlib's own vectors of aligned chips, one at a time (it takes no batch)."""
     import dlib
 
-    embedder = default_embedder()
-    if kind in ("onnx", "numpy"):
-        embedder.__dict__.pop("embed_chips", None)
-        embedder.runtime = kind
-        return
-    net = dlib.face_recognition_model_v1(str(models_dir() / RESNET_FILE))
-
-    def dlib_chips(chips: np.ndarray) -> np.ndarray:
-        return np.array([np.asarray(net.compute_face_descriptor(c)) for c in chips],
-                        dtype=np.float32).reshape(len(chips), 128)
-
-    embedder.embed_chips = dlib_chips  # type: ignore[method-assign]
+    net = _DLIB.setdefault("net", dlib.face_recognition_model_v1(
+        str(models_dir() / RESNET_FILE)))
+    return np.array([np.asarray(net.compute_face_descriptor(c)) for c in chips],
+                    dtype=np.float32).reshape(len(chips), 128)
 
 
 def switching(kind: str, runner: Any) -> Any:
@@ -78,7 +81,7 @@ def switching(kind: str, runner: Any) -> Any:
 def measure(repeats: int) -> list[dict[str, Any]]:
     """Rows of (threads, photo, implementation) timings."""
     model = load_model("embedding")
-    runners = {NAMES[k]: switching(k, ours(model)) for k in ("onnx", "numpy", "dlib")}
+    runners = {NAMES[k]: switching(k, ours(model)) for k in ("onnx", "dlib")}
     default_threads = cv2.getNumThreads()
     rows = []
     for threads in (1, None):
@@ -101,7 +104,6 @@ def network_only(repeats: int) -> list[dict[str, Any]]:
 
     from common import DATA
 
-    from facegender.features.resnet import embed_chips
     from facegender.images import read_image
     from facegender.training.data import scan_labeled
 
@@ -115,8 +117,7 @@ def network_only(repeats: int) -> list[dict[str, Any]]:
         with threadpool_limits(limits=threads or None):
             for n in (1, 20):
                 batch = chips[:n]
-                for kind, run in (("onnx", embedder._session.embed),
-                                  ("numpy", lambda c: embed_chips(embedder._resnet(), c))):
+                for kind, run in (("onnx", embedder._session.embed), ("dlib", dlib_embed)):
                     run(batch)
                     times = []
                     for _ in range(repeats):
@@ -131,11 +132,11 @@ def network_only(repeats: int) -> list[dict[str, Any]]:
 def markdown(rows: list[dict[str, Any]], m: dict[str, Any],
              network: list[dict[str, Any]]) -> str:
     lines = [
-        "# The embedding model: its ResNet in onnxruntime, numpy and dlib, same run",
+        "# The embedding model: its ResNet in onnxruntime and in dlib, same run",
         "",
         machine_line(m),
         "",
-        "`benchmarks/embedding_speed.py`: ms p50 (p95) per photo, decode to answer, the three "
+        "`benchmarks/embedding_speed.py`: ms p50 (p95) per photo, decode to answer, the two "
         "implementations taking turns on each photo; \"preprocess\" is landmarks, alignment and "
         "the ResNet. Same faces, same vectors, same answers.",
         "",
@@ -151,11 +152,11 @@ def markdown(rows: list[dict[str, Any]], m: dict[str, Any],
             f"{r['detect']['p50']:.1f} | {r['preprocess']['p50']:.1f} | "
             f"{r['total']['p50']:.1f} ({r['total']['p95']:.1f}) | {ratio:.2f}x |")
     lines += ["", "The network alone, ms per face (median), on real aligned UTKFace chips:", "",
-              "| threads | batch | onnxruntime | numpy | numpy / onnxruntime |",
+              "| threads | batch | onnxruntime | dlib | dlib / onnxruntime |",
               "|---|---|---|---|---|"]
     net = {(r["threads"], r["batch"], r["runtime"]): r["ms_per_face"] for r in network}
     for threads, batch in sorted({(r["threads"], r["batch"]) for r in network}, key=str):
-        o, n = net[(threads, batch, "onnx")], net[(threads, batch, "numpy")]
+        o, n = net[(threads, batch, "onnx")], net[(threads, batch, "dlib")]
         lines.append(f"| {threads} | {batch} | {o:.1f} | {n:.1f} | {n / o:.1f}x |")
     return "\n".join(lines) + "\n"
 

@@ -35,3 +35,58 @@ def test_box_iou() -> None:
     assert a.iou(a) == 1.0
     assert a.iou(Box(5, 0, 10, 10)) == 50 / 150
     assert a.iou(Box(20, 20, 5, 5)) == 0.0
+
+
+def test_warm_up_loads_everything_a_first_request_would(shared_data, monkeypatch) -> None:
+    """After warm_up, analysing a real photo in the same thread loads nothing more: no
+    BlazeFace interpreter, no landmark model, no ONNX session (each about 0.1-0.5 s)."""
+    import sys
+    import threading
+
+    import facegender
+    from facegender.analyze import warm_up
+    from facegender.detection import FaceFinder, blazeface, landmarks
+    from facegender.features import embedding
+
+    model = facegender.load_model("embedding")
+    explainer = facegender.load_model("eigenface")
+    finder = FaceFinder()
+    photo = read_image(shared_data / "detection/portraits/obama_and_biden.jpg")
+    loads: list[str] = []
+    real_runner = blazeface._LiteRTRunner.__init__
+    real_predictor = landmarks.Aligner._predictor
+    real_session = embedding.OnnxResNet.__init__
+
+    def runner(self, *a, **k):  # type: ignore[no-untyped-def]
+        loads.append("interpreter")
+        real_runner(self, *a, **k)
+
+    def predictor(self):  # type: ignore[no-untyped-def]
+        if getattr(self._local, "predictor", None) is None:
+            loads.append("landmarks")
+        return real_predictor(self)
+
+    def session(self, *a, **k):  # type: ignore[no-untyped-def]
+        loads.append("onnx")
+        real_session(self, *a, **k)
+
+    monkeypatch.setattr(blazeface._LiteRTRunner, "__init__", runner)
+    monkeypatch.setattr(landmarks.Aligner, "_predictor", predictor)
+    monkeypatch.setattr(embedding.OnnxResNet, "__init__", session)
+    fresh = embedding.Embedder()  # its ONNX session not built yet
+    monkeypatch.setattr(sys.modules["facegender.analyze"], "default_embedder", lambda: fresh)
+    result: dict[str, object] = {}
+
+    def thread() -> None:  # a new thread: no interpreter or predictor of its own yet
+        result["ms"] = warm_up(model, finder, explainer)
+        result["warm"] = list(loads)
+        loads.clear()
+        result["faces"] = len(analyze_image(photo, model, detector=finder,
+                                            explainer=explainer, reconstruct=True).faces)
+
+    worker = threading.Thread(target=thread)
+    worker.start()
+    worker.join()
+    assert {"interpreter", "landmarks", "onnx"} <= set(result["warm"])  # type: ignore[arg-type]
+    assert loads == [], f"loaded on the first request after warm-up: {loads}"
+    assert result["faces"] == 3 and result["ms"] > 0  # type: ignore[operator]

@@ -142,8 +142,29 @@ def load_model(path: str | Path | None = None) -> GenderModel:
         raise
     except Exception as exc:  # skops raises many kinds on a bad file; all mean "corrupt"
         raise ModelError(f"model file {model_path} cannot be loaded: {exc}") from exc
+    _check_weights(manifest, folder)
     log.info("loaded model %s %s from %s", manifest.get("name"), manifest.get("version"), folder)
     return GenderModel(pipeline=pipeline, manifest=manifest)
+
+
+def _check_weights(manifest: dict[str, Any], folder: Path) -> None:
+    """Refuse an embedding model trained on other network weights than those installed.
+
+    Its classifier reads vectors of one network: another release of
+    ``face_recognition_models`` would give other vectors and confident wrong
+    answers. Manifests written before the weights were recorded are trusted.
+    """
+    recorded = (manifest.get("embedding") or {}).get("weights_sha256")
+    if manifest.get("features") != "embedding" or not recorded:
+        return
+    from .features import weights_sha256
+
+    installed = weights_sha256()
+    if installed != recorded:
+        raise ModelError(
+            f"model {folder} was trained on other face network weights (sha256 "
+            f"{recorded[:12]}...) than the installed face_recognition_models "
+            f"({installed[:12]}...); install the version it names or retrain it")
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:

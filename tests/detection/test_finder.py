@@ -204,3 +204,66 @@ def test_shipped_models_are_served_with_the_finder() -> None:
         model = facegender.load_model(name)
         assert isinstance(detector_for(model), FaceFinder)
         assert model.manifest["detector"]["kind"] == "hog"  # what cut the training faces
+
+
+def test_holding_a_point_finds_the_best_face_a_full_search_finds_there(shared_data: Path) -> None:
+    """The face check's shortcut (stop merging at the first face holding the centre) gives
+    the same face, box, keypoints and score as merging every candidate, at a low score bar."""
+    image = facegender.read_image(shared_data / "detection/portraits/obama_and_biden.jpg")
+    weak = BlazeFace("full", min_score=0.01)
+    everything = weak.detect(image)
+    assert len(everything.scores) > 2  # weak candidates besides the two faces
+    for box in everything.boxes[:2]:
+        point = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        holds = ((everything.boxes[:, 0] <= point[0]) & (point[0] <= everything.boxes[:, 2])
+                 & (everything.boxes[:, 1] <= point[1]) & (point[1] <= everything.boxes[:, 3]))
+        best = int(np.argmax(np.where(holds, everything.scores, -1)))
+        one = weak.detect(image, holding=point)
+        assert len(one.scores) == 1
+        np.testing.assert_allclose(one.boxes[0], everything.boxes[best], atol=1e-3)
+        np.testing.assert_allclose(one.keypoints[0], everything.keypoints[best], atol=1e-3)
+        assert one.scores[0] == everything.scores[best]
+    assert len(weak.detect(image, holding=(1.0, 1.0)).scores) == 0  # the corner: no face
+
+
+def count_runs(finder: FaceFinder, image: np.ndarray) -> int:
+    """Network runs ``finder`` makes on ``image``."""
+    runs = 0
+    original = BlazeFace.detect
+
+    def counted(self: BlazeFace, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        nonlocal runs
+        runs += 1
+        return original(self, *args, **kwargs)
+
+    BlazeFace.detect = counted  # type: ignore[method-assign]
+    try:
+        finder.detect(image)
+    finally:
+        BlazeFace.detect = original  # type: ignore[method-assign]
+    return runs
+
+
+def test_later_passes_keep_to_their_budget(shared_data: Path) -> None:
+    """A photo where the first pass finds nothing costs at most 1 + max_runs network runs
+    (the slowest portraits ran 21 before the budget), and the budget does not lose the face
+    of a photo turned upside down."""
+    hubble = facegender.read_image(shared_data / "detection/no_face/hubble_deep_field.jpg")
+    budget = FaceFinder(FinderSettings(max_runs=6))
+    assert count_runs(budget, hubble) <= 7
+    assert count_runs(face_finder(), hubble) <= 1 + FinderSettings().max_runs
+    obama = cv2.rotate(facegender.read_image(shared_data / "detection/portraits/obama.jpg"),
+                       cv2.ROTATE_180)
+    (face,) = face_finder().detect(obama)
+    assert angle_gap(face.angle, 180.0) < 45
+
+
+def test_a_clear_portrait_costs_one_or_two_network_runs(shared_data: Path,
+                                                        finder: FaceFinder) -> None:
+    """Most photos are answered by the first pass; a portrait whose best face scores low is
+    checked upright first and its turns are looked at only when that check is unsure."""
+    obama = facegender.read_image(shared_data / "detection/portraits/obama.jpg")
+    assert count_runs(finder, obama) == 1
+    unsure = FaceFinder(FinderSettings(orient_below=1.0))  # every photo checked for its turn
+    assert count_runs(unsure, obama) == 2
+    assert count_runs(FaceFinder(FinderSettings(orient_below=1.0, orient_sure=1.0)), obama) == 5

@@ -124,3 +124,29 @@ def test_train_embedding_writes_model_and_manifest(
     assert faces.faces and faces.faces[0].prediction == model.predictions(
         loaded.predict_proba(Embedder().embed(astronaut, [faces.faces[0].box])))[0]
     assert isinstance(faces.faces[0].box, Box)
+    # the manifest names the weights; a model of other weights is refused at load
+    from facegender.features import weights_sha256
+
+    assert manifest["embedding"]["weights_sha256"] == weights_sha256()
+    manifest["embedding"]["weights_sha256"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    from facegender.errors import ModelError
+
+    with pytest.raises(ModelError, match="other face network weights"):
+        load_model(out)
+
+
+def test_embedding_cache_is_keyed_by_the_weights(labeled_subset, monkeypatch) -> None:
+    """Cached vectors of other weights are never read: the weights' sha256 is in the key."""
+    import importlib
+
+    from facegender.training.data import scan_labeled
+
+    te = importlib.import_module("facegender.training.train_embedding")  # not the function
+
+    labeled = scan_labeled(labeled_subset("imdbwiki", 3, "cache-key"))
+    settings = DlibSettings()
+    now = te.embeddings_cache(labeled, settings)
+    assert now == te.embeddings_cache(labeled, settings)  # stable between runs
+    monkeypatch.setattr(te, "weights_sha256", lambda: "f" * 64)
+    assert te.embeddings_cache(labeled, settings) != now

@@ -144,6 +144,9 @@ def test_worker_killed_mid_request_is_replaced(tiny_model_dir: Path, tmp_path: P
             # Obama, Biden and a girl half in shadow behind them
             assert status == 200 and len(json.loads(raw)["faces"]) == 3
         assert proc.poll() is None
+        log = (tmp_path / "gunicorn.log").read_text()
+        for pid in {*before, *after}:  # each worker loaded its models before serving
+            assert f"worker {pid} warmed up 1 model(s)" in log, log[-2000:]
 
 
 # --- a video job whose worker dies -----------------------------------------------------------

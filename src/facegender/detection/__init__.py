@@ -27,10 +27,11 @@ from .haar import (
     haar_detector,
     to_gray,
 )
-from .landmarks import Aligner, default_aligner, model_file
+from .landmarks import LANDMARKS_FILE, Aligner, default_aligner, model_file
 
 __all__ = [
     "CASCADES",
+    "LANDMARKS_FILE",
     "SIDE_VIEWS",
     "Aligner",
     "Detector",

@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from ..errors import ModelError
-from .ssd import decode, ssd_anchors, weighted_nms
+from .ssd import decode, ssd_anchors, weighted_nms, weighted_nms_iter
 
 __all__ = [
     "KEYPOINT_NAMES",
@@ -252,22 +252,41 @@ class BlazeFace:
             self._local.runner = runner
         return runner
 
-    def detect(self, bgr: np.ndarray, pad: float = 0.0) -> Found:
+    def warm_up(self) -> None:
+        """Load this thread's interpreter now rather than on the first photo."""
+        self._runner()
+
+    def detect(self, bgr: np.ndarray, pad: float = 0.0,
+               holding: tuple[float, float] | None = None) -> Found:
         """Faces in a BGR (or gray / BGRA) uint8 image, in its pixels, best score first.
 
         ``pad`` adds a black margin of that fraction of the longer side on
         every side before letterboxing. Why: the models were trained on faces
         with context around them and miss most tightly cropped faces (12% of
         UTKFace's 200x200 chips found by the full-range model, 98% with 0.25).
+        ``holding``, a point ``(x, y)`` in the image's pixels, keeps only the best
+        face whose box holds it (none if none does): the same face as the best
+        holding one of a full search, found without merging the weak candidates
+        elsewhere (at a low score bar that merging is most of the time).
         """
         s = self.spec.input_size
         tensor, scale, offset = _letterbox(bgr, s, pad)
         raw_boxes, raw_scores = self._runner()(tensor)
         anchors = ssd_anchors(s, self.spec.strides, self.spec.interpolated_scale_aspect_ratio)
         boxes, kps, scores = decode(raw_boxes, raw_scores, anchors, float(s), self.min_score)
-        boxes, kps, scores = weighted_nms(boxes, kps, scores)
+        if holding is not None:
+            point = (np.asarray(holding, np.float32) * scale + offset) / s
+            for box, kp, score in weighted_nms_iter(boxes, kps, scores):
+                if box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]:
+                    boxes, kps, scores = box[None], kp[None], np.array([score], np.float32)
+                    break
+            else:
+                boxes, kps, scores = boxes[:0], kps[:0], scores[:0]
+        else:
+            boxes, kps, scores = weighted_nms(boxes, kps, scores)
         # normalised tensor coordinates -> tensor pixels -> original image pixels
         boxes = (boxes * s - np.tile(offset, 2)) / np.tile(scale, 2)
         kps = (kps * s - offset) / scale
         order = np.argsort(-scores, kind="stable")
-        return Found(boxes[order], kps[order], scores[order])
+        return Found(boxes[order].astype(np.float32), kps[order].astype(np.float32),
+                     scores[order])

@@ -8,7 +8,8 @@ their orientation tag), then the short-range model (selfies). When the faces
 found are small for the photo (a group, a scene), overlapping tiles of a
 larger copy are searched as well, for faces too small for the whole-photo pass.
 Every face a later pass or a tile finds must pass the face check
-(:meth:`FaceFinder.check`). dlib's chain (:mod:`.dlib_chain`) is a setting, off
+(:meth:`FaceFinder.check`) unless it scores ``trust_score``, and the later passes
+stop after ``max_runs`` network runs. dlib's chain (:mod:`.dlib_chain`) is a setting, off
 by default: it is 10-100x slower and where it finds what BlazeFace missed it
 also finds clothes and hands.
 
@@ -48,6 +49,9 @@ from .passes import (
     wrap_angle,
 )
 
+FOUR_TURNS = (0, 90, 270, 180)
+"""The face check's turns, in the order it looks at them (degrees clockwise)."""
+
 
 class Checked(NamedTuple):
     """The face check's answer: its score, the face's angle and its box (x0, y0, x1, y1)."""
@@ -55,6 +59,8 @@ class Checked(NamedTuple):
     score: float
     angle: float
     box: np.ndarray
+    runs: int = 1
+    """Network runs the check took (one per turn looked at)."""
 
 
 class FaceFinder:
@@ -74,6 +80,11 @@ class FaceFinder:
         self._tiles = BlazeFace("full", runtime, s.small_face_min_score)
         self._checker = BlazeFace("full", runtime, 0.01)
         self._edges = BlazeFace("full", runtime, s.edge_min_score)
+
+    def warm_up(self) -> None:
+        """Load this thread's interpreters of every pass now (see :func:`..analyze.warm_up`)."""
+        for model in (self._full, self._short, self._tiles, self._checker, self._edges):
+            model.warm_up()
 
     def detect(self, image: np.ndarray, min_face_size: int | None = None) -> list[Box]:
         """Every face as a dlib-shaped box in original pixels, clipped, largest first.
@@ -132,9 +143,11 @@ class FaceFinder:
 
     def _checked(self, work: np.ndarray, found: Found, unlike: Found) -> Found:
         """The faces of ``found`` that pass the face check, leaving out those in ``unlike``."""
+        s = self.settings
         keep = [i for i, box in enumerate(found.boxes)
                 if all(box_iou(box, o) < 0.3 for o in unlike.boxes)
-                and self.check(work, box, turns=(0,)).score >= self.settings.check_score]
+                and (found.scores[i] >= s.trust_score
+                     or self.check(work, box, turns=(0,)).score >= s.check_score)]
         return Found(found.boxes[keep], found.keypoints[keep], found.scores[keep])
 
     def _turned(self, work: np.ndarray, found: Found) -> tuple[Found, list[float]]:
@@ -151,7 +164,7 @@ class FaceFinder:
         angles = [eye_angle(k) for k in found.keypoints]
         if found.scores[0] >= s.orient_below and abs(angles[0]) < 45:
             return found, [wrap_angle(a, s.min_angle) for a in angles]
-        best = self.check(work, found.boxes[0], turn_margin=s.turn_margin)
+        best = self.check(work, found.boxes[0], turn_margin=s.turn_margin, sure=s.orient_sure)
         turn = 90 * round(((best.angle - angles[0] + 180) % 360 - 180) / 90) if best.score else 0
         boxes = found.boxes.copy()
         if best.score:
@@ -175,7 +188,10 @@ class FaceFinder:
         A face found only with a border, by the short-range model or on a turned copy
         gets the face check in its four turns: the best turn gives its angle (the
         keypoints alone point the wrong way on most turned faces) and a score it
-        must reach, which keeps textures, coins and animals out.
+        must reach, which keeps textures, coins and animals out. A face the padded
+        upright pass finds with ``trust_score`` is kept without it. Passes and checks
+        together run the network at most ``max_runs`` times (a check left with fewer
+        runs looks at fewer turns), so no photo costs more than ~18 runs.
         """
         s = self.settings
         passes: list[tuple[BlazeFace, float, int]] = []
@@ -185,16 +201,27 @@ class FaceFinder:
             passes.append((self._short, 0.0, 0))
         if s.rotations:
             passes += [(self._full, s.tight_pad, deg) for _, deg in ROTATIONS]
+        runs = 0
         for model, pad, degrees in passes:
+            if runs >= s.max_runs:
+                break
             found = search_pass(model, work, pad, degrees)
+            runs += 1
             keep, angles = [], []
             for i, box in enumerate(found.boxes):
+                if runs >= s.max_runs:
+                    break
                 # what the full-range model saw upright counts for upright (profiles look
                 # nearly as much like a face turned); the short-range model's does not
                 # (it takes upside-down faces for upright ones)
                 prior = float(found.scores[i]) if model is self._full and not degrees else 0.0
+                if prior >= s.trust_score:
+                    keep.append(i)
+                    angles.append(wrap_angle(eye_angle(found.keypoints[i]), s.min_angle))
+                    continue
                 checked = self.check(work, box, turn_margin=s.turn_margin, sure=s.sure_score,
-                                     upright_prior=prior)
+                                     upright_prior=prior, turns=FOUR_TURNS[:s.max_runs - runs])
+                runs += checked.runs
                 if checked.score >= s.check_score:
                     keep.append(i)
                     found.boxes[i] = checked.box
@@ -204,7 +231,7 @@ class FaceFinder:
         return nothing(), []
 
     def check(self, image: np.ndarray, box: np.ndarray, *,
-              turns: tuple[int, ...] = (0, 90, 270, 180), turn_margin: float = 0.0,
+              turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,
               sure: float = 1.0, upright_prior: float = 0.0) -> Checked:
         """The face check: how sure BlazeFace is that a face fills ``box``, and its angle.
 
@@ -226,14 +253,14 @@ class FaceFinder:
         crop = cv2.warpAffine(image, m, (size, size))
         shift = np.tile(np.array([cx - half, cy - half], np.float32), 2)
         views: dict[int, Checked] = {}
+        runs = 0
         for degrees in turns:
-            found = self._checker.detect(crop if not degrees else
-                                         cv2.rotate(crop, TURN_CODES[degrees]))
-            c = size / 2
-            holds = ((found.boxes[:, 0] <= c) & (c <= found.boxes[:, 2])
-                     & (found.boxes[:, 1] <= c) & (c <= found.boxes[:, 3]))
-            if holds.any():
-                i = int(np.argmax(np.where(holds, found.scores, -1.0)))
+            runs += 1
+            found = self._checker.detect(
+                crop if not degrees else cv2.rotate(crop, TURN_CODES[degrees]),
+                holding=(size / 2, size / 2))  # a square's centre stays put when turned
+            if len(found.scores):
+                i = 0
                 corners = unturn(found.boxes[i].reshape(2, 2), degrees, size, size)
                 views[degrees] = Checked(
                     float(found.scores[i]),
@@ -242,15 +269,15 @@ class FaceFinder:
             if degrees == 0 and 0 in views and views[0].score >= sure:
                 break
         if not views:
-            return Checked(0.0, 0.0, np.asarray(box, np.float32))
+            return Checked(0.0, 0.0, np.asarray(box, np.float32), runs)
         score = max(v.score for v in views.values())
         upright = max(views[0].score if 0 in views else 0.0, upright_prior)
         turned = max((v for d, v in views.items() if d), key=lambda v: v.score, default=None)
         if turned is not None and turned.score > upright + turn_margin:
-            return turned._replace(score=score)
+            return turned._replace(score=score, runs=runs)
         if 0 in views:
-            return views[0]._replace(score=score)
-        return Checked(score, 0.0, np.asarray(box, np.float32))
+            return views[0]._replace(score=score, runs=runs)
+        return Checked(score, 0.0, np.asarray(box, np.float32), runs)
 
     def _with_tiles(self, image: np.ndarray, found: Found, factor: float) -> Found:
         """Add faces from overlapping tiles of a larger copy (in ``factor``'s pixels).

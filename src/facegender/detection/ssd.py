@@ -8,6 +8,7 @@ graphs, so the networks' raw outputs become the boxes and keypoints MediaPipe re
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -107,22 +108,34 @@ def weighted_nms(
     mean of the absorbed boxes' corners and keypoints.
     Works in any coordinate frame (normalised or pixels).
     """
+    merged = list(weighted_nms_iter(boxes, keypoints, scores, iou_threshold))
+    if not merged:
+        return boxes[:0], keypoints[:0], scores[:0]
+    out_b, out_k, out_s = zip(*merged, strict=True)
+    return (
+        np.asarray(out_b, np.float32),
+        np.asarray(out_k, np.float32),
+        np.asarray(out_s, np.float32),
+    )
+
+
+def weighted_nms_iter(
+    boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou_threshold: float = NMS_IOU
+) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+    """:func:`weighted_nms`'s detections one at a time, best score first.
+
+    Why a generator: a caller that wants only the best detection with some
+    property (the face check wants the best one holding a point) stops at the
+    first, instead of merging hundreds of weak candidates it will not look at.
+    """
     order = np.argsort(-scores, kind="stable")
-    out_b, out_k, out_s = [], [], []
     while order.size:
         best = order[0]
         absorbed = _iou_one_to_many(boxes[best], boxes[order]) > iou_threshold
         absorbed[0] = True  # a degenerate best box still stands for itself
         members = order[absorbed]
         w = scores[members].astype(np.float64)
-        out_b.append((boxes[members] * w[:, None]).sum(axis=0) / w.sum())
-        out_k.append((keypoints[members] * w[:, None, None]).sum(axis=0) / w.sum())
-        out_s.append(scores[best])
+        yield ((boxes[members] * w[:, None]).sum(axis=0) / w.sum(),
+               (keypoints[members] * w[:, None, None]).sum(axis=0) / w.sum(),
+               float(scores[best]))
         order = order[~absorbed]
-    if not out_b:
-        return boxes[:0], keypoints[:0], scores[:0]
-    return (
-        np.asarray(out_b, np.float32),
-        np.asarray(out_k, np.float32),
-        np.asarray(out_s, np.float32),
-    )

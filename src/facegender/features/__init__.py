@@ -2,12 +2,19 @@
 
 The 100x100 gray chip (square crop or landmark-aligned) and its preprocessing,
 the HOG features of the eigen-face pipeline and its fast numpy forward pass,
-and dlib's 128-d face embedding (a ResNet run in numpy).
+and dlib's 128-d face embedding (its ResNet run by onnxruntime).
 """
 
 from __future__ import annotations
 
-from .embedding import CHIP_PADDING, EMBEDDING_SIZE, Embedder, default_embedder, embed_crops
+from .embedding import (
+    CHIP_PADDING,
+    EMBEDDING_SIZE,
+    Embedder,
+    default_embedder,
+    embed_crops,
+    weights_sha256,
+)
 from .fast import compile_pipeline
 from .hog import HogFeatures
 from .preprocess import (
@@ -38,5 +45,6 @@ __all__ = [
     "mirror",
     "preprocess",
     "preprocess_batch",
+    "weights_sha256",
     "whole_image_box",
 ]

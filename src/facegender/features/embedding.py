@@ -1,22 +1,23 @@
 """Face embeddings: dlib's pretrained 128-d ResNet on 5-point aligned chips.
 
 The embedding model classifies these vectors instead of pixels. The network runs
-in onnxruntime (:mod:`.resnet_onnx`, a graph built from the weights of the
-installed ``face_recognition_models``), or in numpy (:mod:`.resnet`, the reference
-it is tested against); alignment is :mod:`facegender.detection.landmarks`.
+in onnxruntime (:mod:`.resnet_onnx`, a graph built from the weights :mod:`.resnet`
+reads from the installed ``face_recognition_models``); alignment is
+:mod:`facegender.detection.landmarks`.
 Nothing loads before the first call.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 
 import numpy as np
 
-from ..detection import default_aligner, model_file
+from ..detection import LANDMARKS_FILE, default_aligner, model_file
 from ..types import Box
-from .resnet import ResNetWeights, embed_chips, parse_weights
+from .resnet import ResNetWeights, parse_weights
 from .resnet_onnx import OnnxResNet
 
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
@@ -25,8 +26,6 @@ CHIP_SIZE = 150
 """Side of the aligned face chip the ResNet was trained on."""
 CHIP_PADDING = 0.25
 """dlib's default context around the aligned face."""
-BATCH = 8
-"""Chips per numpy ResNet pass: 4-8 cost the least per face (5.1 vs 5.9 ms alone, 6.0 at 16)."""
 ONNX_BATCH = 32
 """Chips per onnxruntime pass: a photo's faces go through as one batch up to this many."""
 
@@ -35,17 +34,12 @@ class Embedder:
     """128-d face embeddings of given boxes; models load on first use.
 
     dlib finds the 5 landmarks and cuts the aligned 150x150 chip
-    (:mod:`facegender.detection.landmarks`); the ResNet runs in onnxruntime
-    (``runtime="onnx"``: same vectors within 1e-6, 3-6x faster than the numpy pass on
-    this project's CPUs, ``benchmarks/embedding_speed.py``) or in numpy (``"numpy"``,
-    7x faster than dlib's BLAS-less build). One session and the read-only weights are
-    shared by all threads.
+    (:mod:`facegender.detection.landmarks`); the ResNet runs in onnxruntime (dlib's
+    vectors within 1e-4, ~16x faster than dlib's BLAS-less build,
+    ``benchmarks/embedding_speed.py``). One session is shared by all threads.
     """
 
-    def __init__(self, runtime: str = "onnx") -> None:
-        if runtime not in ("onnx", "numpy"):
-            raise ValueError(f"runtime must be 'onnx' or 'numpy', not {runtime!r}")
-        self.runtime = runtime
+    def __init__(self) -> None:
         self._weights: ResNetWeights | None = None
         self._session: OnnxResNet | None = None
         self._weights_lock = threading.Lock()
@@ -70,17 +64,13 @@ class Embedder:
             return self._session
 
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
-        """Embed aligned chips: a photo's faces as one onnxruntime batch (or numpy batches of
-        :data:`BATCH`, the fastest size per face there)."""
+        """Embed aligned chips: a photo's faces as one onnxruntime batch (4.1 vs 5.0 ms a
+        face alone, for 20 faces on one thread)."""
         if not len(chips):
             return np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
-        if self.runtime == "onnx":
-            session = self._onnx()
-            return np.vstack([session.embed(chips[i:i + ONNX_BATCH])
-                              for i in range(0, len(chips), ONNX_BATCH)])
-        weights = self._resnet()
-        return np.vstack([embed_chips(weights, chips[i:i + BATCH])
-                          for i in range(0, len(chips), BATCH)])
+        session = self._onnx()
+        return np.vstack([session.embed(chips[i:i + ONNX_BATCH])
+                          for i in range(0, len(chips), ONNX_BATCH)])
 
     def embed(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
         """Align each box's face by its 5 landmarks and embed it.
@@ -97,6 +87,20 @@ class Embedder:
         if not boxes:
             return np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
         return self.embed_chips(self.chips(image, boxes))
+
+
+@functools.cache
+def weights_sha256() -> str:
+    """sha256 over the landmark model's and the ResNet's files: what every vector depends on.
+
+    Why: cached embeddings and a trained embedding model's head are only valid for the
+    weights they were made with; a newer ``face_recognition_models`` must not be fed
+    vectors of the old one. Read once per process (31 MB, ~60 ms).
+    """
+    h = hashlib.sha256()
+    for name in (LANDMARKS_FILE, RESNET_FILE):
+        h.update(model_file(name).read_bytes())
+    return h.hexdigest()
 
 
 @functools.cache

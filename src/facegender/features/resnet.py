@@ -1,20 +1,19 @@
-"""dlib's 128-d face-embedding ResNet, read from its weight file and run with numpy.
+"""dlib's 128-d face-embedding ResNet: its weights, read from dlib's own file.
 
-Why not dlib's own ``compute_face_descriptor``: the ``dlib-bin`` wheel is built
-without BLAS, so its convolutions run on dlib's fallback loops (~80 ms per face
-on this project's reference CPU). The same network as a handful of matrix
-products through numpy's BLAS gives the same vectors (max difference ~1e-6,
-``tests/test_resnet.py``) several times faster, and runs a batch of faces in
-one pass. Landmarks and the aligned 150x150 chips still come from dlib.
-
-The file is dlib's own serialization (``dlib_face_recognition_resnet_model_v1.dat``
+The file is dlib's serialization (``dlib_face_recognition_resnet_model_v1.dat``
 from the ``face_recognition_models`` package, public domain). Only the weighted
 layers are read: 29 convolutions (``con_``), 29 per-channel scale-and-shift
 layers (``affine_``, dlib's frozen batch norm) and one fully connected layer
 (``fc_``), in the order the network applies them; the wiring between them is
 dlib's published ``anet_type`` (dlib/examples/dnn_face_recognition_ex.cpp),
-written out in :func:`embed_chips`. Each affine layer is folded into the
-convolution before it, so the forward pass is convolution, ReLU and additions.
+written out as an ONNX graph by :mod:`.resnet_onnx`. Each affine layer is folded
+into the convolution before it, so the network is convolution, ReLU and additions.
+
+Why not dlib's own ``compute_face_descriptor``: the ``dlib-bin`` wheel is built
+without BLAS (~80 ms a face here, against ~5 ms in onnxruntime). A numpy forward
+pass of these weights served until onnxruntime beat it (13.4 vs 5.0 ms a face,
+benchmarks/results/embedding_speed.md) and was removed; the tests compare the
+graph with dlib's own vectors.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ class Conv:
 
 @dataclass(frozen=True)
 class ResNetWeights:
-    """What the forward pass needs: input means, 29 convolutions, the (256, 128) last layer."""
+    """What the network needs: input means, 29 convolutions, the (256, 128) last layer."""
 
     means: np.ndarray
     convs: tuple[Conv, ...]
@@ -149,69 +148,3 @@ def _check_shapes(convs: tuple[Conv, ...], fc: np.ndarray) -> None:
     got = [(c.weight.shape[0], c.weight.shape[3], c.weight.shape[1], c.stride) for c in convs]
     if got != expected or fc.shape != (256, 128):
         raise ModelError("dlib weight file: layer shapes are not those of dlib's face ResNet")
-
-
-def _windows(x: np.ndarray, size: int, stride: int) -> np.ndarray:
-    """Every ``size`` x ``size`` window of (N, H, W, C), no padding: a read-only strided view
-    of shape (N, OH, OW, size, size, C), ``OH = 1 + (H - size) // stride`` (dlib's rule)."""
-    n, h, w, c = x.shape
-    oh, ow = (h - size) // stride + 1, (w - size) // stride + 1
-    sn, sh, sw, sc = x.strides
-    return np.lib.stride_tricks.as_strided(
-        x, (n, oh, ow, size, size, c), (sn, sh * stride, sw * stride, sh, sw, sc),
-        writeable=False)
-
-
-def _conv_forward(x: np.ndarray, conv: Conv) -> np.ndarray:
-    """Convolve (N, H, W, C) by ``conv``: im2col as a strided view, then one matrix product."""
-    k = conv.weight.shape[1]
-    if conv.pad:
-        p = conv.pad
-        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
-    cols = _windows(x, k, conv.stride)
-    n, oh, ow = cols.shape[:3]
-    out = cols.reshape(n * oh * ow, -1) @ conv.weight.reshape(conv.weight.shape[0], -1).T
-    out += conv.bias
-    return out.reshape(n, oh, ow, -1)
-
-
-def _pool(x: np.ndarray, size: int, stride: int, op: str) -> np.ndarray:
-    """dlib's max/avg pooling without padding."""
-    win = _windows(x, size, stride)
-    return win.max(axis=(3, 4)) if op == "max" else win.mean(axis=(3, 4), dtype=np.float32)
-
-
-def _add(block: np.ndarray, skip: np.ndarray) -> np.ndarray:
-    """dlib's ``add_prev``: the sum over the larger shape, each input zero outside itself."""
-    shape = tuple(max(a, b) for a, b in zip(block.shape, skip.shape, strict=True))
-    out = np.zeros(shape, dtype=np.float32)
-    out[:, :block.shape[1], :block.shape[2], :block.shape[3]] += block
-    out[:, :skip.shape[1], :skip.shape[2], :skip.shape[3]] += skip
-    return out
-
-
-def embed_chips(weights: ResNetWeights, chips: np.ndarray) -> np.ndarray:
-    """128-d embeddings of aligned face chips, the same values dlib computes.
-
-    Parameters
-    ----------
-    weights : ResNetWeights from :func:`parse_weights`
-    chips : ndarray of shape (N, 150, 150, 3), RGB uint8 (dlib's ``get_face_chips`` output)
-
-    Returns
-    -------
-    ndarray of shape (N, 128), float32.
-    """
-    if chips.ndim != 4 or chips.shape[1:] != (CHIP, CHIP, 3):
-        raise ValueError(f"expected (N, {CHIP}, {CHIP}, 3) RGB chips, got {chips.shape}")
-    x = (chips.astype(np.float32) - weights.means) / np.float32(256.0)
-    convs = iter(weights.convs)
-    x = _pool(np.maximum(_conv_forward(x, next(convs)), 0), 3, 2, "max")
-    for level, (_, blocks) in enumerate(BLOCKS):
-        for block in range(blocks):
-            down = level > 0 and block == 0
-            y = np.maximum(_conv_forward(x, next(convs)), 0)
-            y = _conv_forward(y, next(convs))
-            skip = _pool(x, 2, 2, "avg") if down else x
-            x = np.maximum(_add(y, skip), 0)
-    return x.mean(axis=(1, 2), dtype=np.float32) @ weights.fc

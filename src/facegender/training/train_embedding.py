@@ -27,7 +27,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from .. import __version__
 from ..detection import SIDE_VIEWS, DlibSettings, FinderSettings
 from ..errors import BadRequest
-from ..features import CHIP_PADDING, EMBEDDING_SIZE
+from ..features import CHIP_PADDING, EMBEDDING_SIZE, weights_sha256
 from ..model import GenderModel, build_embedding_pipeline
 from ..persist import save_model
 from ..threads import process_pool
@@ -44,10 +44,17 @@ _CACHE_VERSION = 1
 
 
 def embeddings_cache(labeled: LabeledSet, settings: DlibSettings) -> Path:
-    """Cache file for a folder's embeddings, keyed by its path, its files and the detectors."""
+    """Cache file for a folder's embeddings, keyed by its path, its files, the detectors
+    and the network's and landmark model's weights (their sha256).
+
+    It lives under ``$XDG_CACHE_HOME`` (``~/.cache``), so it survives between runs: a
+    retrain of the head (new grid, seed or split) reads 15,000 vectors in a second
+    instead of embedding the photos again (about 10 min on 2 cores).
+    """
     fallback = asdict(SIDE_VIEWS) if settings.haar_fallback else None
     key = hashlib.sha256(f"{labeled.root.resolve()}|{labeled.files_hash()}|{asdict(settings)}|"
-                         f"{fallback}|{CHIP_PADDING}|{_CACHE_VERSION}".encode())
+                         f"{fallback}|{CHIP_PADDING}|{_CACHE_VERSION}|"
+                         f"{weights_sha256()}".encode())
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / "facegender" / "embeddings" / f"{labeled.root.name}-{key.hexdigest()[:12]}.npy"
 
@@ -179,7 +186,8 @@ def train_embedding(
         metrics[key] = _test_metrics(model, p["X"][p["te"]], p["y"][p["te"]], threshold, seed)
     model.manifest = {
         "name": name, "version": __version__, "features": "embedding", "seed": seed,
-        "embedding": {"network": "dlib_face_recognition_resnet_model_v1", "landmarks":
+        "embedding": {"weights_sha256": weights_sha256(),
+                      "network": "dlib_face_recognition_resnet_model_v1", "landmarks":
                       "shape_predictor_5_face_landmarks", "chip_size": 150,
                       "chip_padding": CHIP_PADDING, "size": EMBEDDING_SIZE},
         "detector": {"kind": "hog", **asdict(settings)},
