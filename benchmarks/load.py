@@ -6,14 +6,17 @@ Run from the project root::
 
 For each worker count: start the real server (``gunicorn --config
 python:facegender.web.gunicorn_conf "facegender.web:create_app()"``, the
-``make run`` command) on a free loopback port with the rate limiter off
-(``FACEGENDER_RATELIMIT_ENABLED=false``: a load test from one address would
-otherwise only measure 429s) and worker recycling off (``--max-requests 0``,
-so memory growth shows instead of being reset every ~2,000 requests), wait
+``make run`` command) on a free loopback port with the rate limiter on, as
+shipped, but its limit raised (``FACEGENDER_RATELIMIT_DEFAULT``: a load test
+from one address would otherwise only measure 429s; its bookkeeping is paid
+on every request) and worker recycling off (``--max-requests 0``, so memory
+growth shows instead of being reset every ~2,000 requests), wait
 for ``/api/v1/health``, then POST ``/api/v1/analyze`` a fixed number of
 times (stopping early at a time cap) from a closed loop of ``2 x workers``
 client threads (stdlib ``http.client``; it runs on the same 2 cores, as the
-target requires). Bodies: 20 real 640x480 JPEGs cut from pixabay-external
+target requires). ``--gthreads N`` also runs each worker count with gunicorn's
+threaded workers (N request threads each), the other worker model worth
+comparing on few cores. Bodies: 20 real 640x480 JPEGs cut from pixabay-external
 photos, in turn. Reported: requests/s, p50/p95/p99, errors, and the
 workers' resident (RSS) and proportional (PSS) memory before the first and
 after the last request. The peer, in the same run: the same 20 JPEGs
@@ -115,7 +118,7 @@ def start_server(workers: int, port: int, extra_env: dict[str, str] | None = Non
     directory at folders it lists before and after.
     """
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
-           "WEB_CONCURRENCY": str(workers), "FACEGENDER_RATELIMIT_ENABLED": "false",
+           "WEB_CONCURRENCY": str(workers), "FACEGENDER_RATELIMIT_DEFAULT": "100000 per minute",
            "GUNICORN_CMD_ARGS": "--max-requests 0 --access-logfile /dev/null",
            **(extra_env or {})}
     cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--config",
@@ -198,17 +201,21 @@ def drive(port: int, payloads: list[bytes], n: int, clients: int, cap: float
 
 
 def one_config(workers: int, n: int, cap: float, payloads: list[bytes],
-               threads: int | None = None) -> dict[str, Any]:
+               threads: int | None = None, gthreads: int = 1) -> dict[str, Any]:
     """Start, warm (one request per client), measure, stop one server.
 
-    ``threads``: FACEGENDER_THREADS for the workers (None: unset, the shipped default).
+    ``threads``: FACEGENDER_THREADS for the workers (None: unset, the shipped default);
+    ``gthreads``: request threads per worker (above 1: gunicorn's threaded workers).
     """
     port = free_port()
-    env = {"FACEGENDER_THREADS": str(threads)} if threads is not None else None
+    env = {"FACEGENDER_THREADS": str(threads)} if threads is not None else {}
+    if gthreads > 1:
+        env["GUNICORN_CMD_ARGS"] = (f"--max-requests 0 --access-logfile /dev/null "
+                                    f"--threads {gthreads}")
     proc = start_server(workers, port, extra_env=env)
     try:
         wait_ready(port, proc)
-        clients = 2 * workers
+        clients = 2 * workers * gthreads
         drive(port, payloads, clients * 2, clients, 60)  # warm-up: imports, first calls
         before = worker_memory(proc.pid)
         load_before = [round(x, 2) for x in os.getloadavg()]
@@ -218,6 +225,7 @@ def one_config(workers: int, n: int, cap: float, payloads: list[bytes],
         proc.terminate()
         proc.wait(30)
     return {"workers": workers, "threads": THREADS_NAMES.get(threads, threads),
+            "worker_model": "sync" if gthreads == 1 else f"gthread, {gthreads} threads",
             "clients": clients, **result, "memory_before": before,
             "memory_after": after, "load_before": load_before,
             "load_after": [round(x, 2) for x in os.getloadavg()]}
@@ -229,20 +237,22 @@ THREADS_NAMES: dict[int | None, str] = {None: "shared out (default)", 0: "a pool
 def to_markdown(data: dict[str, Any]) -> str:
     """The table and the gap to the target."""
     lines = ["# Server under load", "", machine_line(data["machine"]), "",
-             "`benchmarks/load.py`: gunicorn (the `make run` config; rate limiter off, worker "
-             "recycling off) on 127.0.0.1, POST /api/v1/analyze with real 640x480 JPEGs "
-             "(pixabay-external photos, the default model), a closed loop of 2 client "
-             "threads per worker on the same 2 cores. Memory: the workers' sum, after a "
-             "warm-up, before the first and after the last measured request.", "",
-             "| workers | OpenCV + BLAS threads per worker | clients | requests | req/s | p50 | "
-             "p95 | p99 | errors | RSS before → after | PSS before → after | "
+             "`benchmarks/load.py`: gunicorn (the `make run` config; rate limiter on with its "
+             "limit raised, worker recycling off) on 127.0.0.1, POST /api/v1/analyze with "
+             "real 640x480 JPEGs (pixabay-external photos, the default model), a closed loop "
+             "of 2 client threads per worker (per request thread) on the same 2 cores. "
+             "Memory: the workers' sum, after a warm-up, before the first and after the last "
+             "measured request.", "",
+             "| workers | worker model | OpenCV + BLAS threads per worker | clients | requests | "
+             "req/s | p50 | p95 | p99 | errors | RSS before → after | PSS before → after | "
              "load avg before → after |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
         b, a = r["memory_before"], r["memory_after"]
         cap = " (time cap)" if r["stopped_by_time_cap"] else ""
         lines.append(
-            f"| {r['workers']} | {r['threads']} | {r['clients']} | "
+            f"| {r['workers']} | {r.get('worker_model', 'sync')} | {r['threads']} | "
+            f"{r['clients']} | "
             f"{r['requests']}{cap} | {r['requests_per_s']} |"
             f" {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['p99_ms']:.0f} ms | "
             f"{sum(r['errors'].values())} {r['errors'] or ''} | {b['rss_mb']:.0f} → "
@@ -257,10 +267,10 @@ def to_markdown(data: dict[str, Any]) -> str:
         lines += [f"| {k} | {v} |" for k, v in peer.items()]
         lines += ["", "Server requests/s over the peer's photos/s: " + ", ".join(
             f"{r['workers']} worker{'s' if r['workers'] > 1 else ''} "
-            f"({r['threads']} threads) "
+            f"({r.get('worker_model', 'sync')}, {r['threads']} threads) "
             f"{r['requests_per_s'] / peer_rate:.2f}x" for r in data["rows"]) + "."]
     two = [r for r in data["rows"] if r["workers"] == 2
-           and r["threads"] == THREADS_NAMES[None]]
+           and r["threads"] == THREADS_NAMES[None] and r.get("worker_model", "sync") == "sync"]
     if two:
         r = two[0]
         lines += ["", f"Target: ≥ 40 requests/s with p99 ≤ 250 ms on 2 cores. Measured with 2 "
@@ -277,6 +287,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, nargs="*", default=[],
                     help="also run each worker count above 1 with FACEGENDER_THREADS set to "
                     "this (0: OpenCV's and the BLAS's own default, a thread per core each)")
+    ap.add_argument("--gthreads", type=int, nargs="*", default=[],
+                    help="also run each worker count with gunicorn's threaded workers, this "
+                    "many request threads each")
     ap.add_argument("--quick", action="store_true", help="300 requests, 60 s cap")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
@@ -284,10 +297,11 @@ def main() -> int:
     m = machine()
     payloads = bodies()
     rows = []
-    configs = [(w, None) for w in args.workers]
-    configs += [(w, t) for w in args.workers if w > 1 for t in args.threads]
-    for w, t in configs:
-        rows.append(one_config(w, n, cap, payloads, t))
+    configs = [(w, None, 1) for w in args.workers]
+    configs += [(w, t, 1) for w in args.workers if w > 1 for t in args.threads]
+    configs += [(w, None, g) for w in args.workers for g in args.gthreads]
+    for w, t, g in configs:
+        rows.append(one_config(w, n, cap, payloads, t, g))
         print({k: rows[-1][k] for k in ("workers", "requests", "requests_per_s", "p99_ms",
                                         "errors", "memory_before", "memory_after")}, flush=True)
     rates = in_process_rates(payloads)
