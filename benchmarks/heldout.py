@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facegender.detection import dlib_settings
+from facegender.detection import dlib_settings, recorded_settings
 from facegender.features.preprocess import preprocess
 from facegender.images import read_image
 from facegender.model import GenderModel
@@ -47,7 +47,7 @@ def eigenface_test(model: GenderModel, folder: Path, seed: int = 0,
     against the manifest.
     """
     recipe = SQUARE_CROPS if model.align_padding is None else CropRecipe(
-        dlib_settings(model.manifest["detector"]), model.align_padding)  # as it was trained
+        recorded_settings(model.manifest["detector"]), model.align_padding)  # as trained
     crops = crops or default_crops_dir(folder, recipe)
     crop_folder(folder, crops, workers=2, recipe=recipe, progress=False)
     labeled = scan_labeled(crops)

@@ -102,8 +102,8 @@ def crop(src: Path, dst: Path, workers: int | None, dask_spec: str | None, squar
          ) -> None:
     """Crop the largest face of every photo in SRC/{female,male} to DST/Crop_{Female,Male}.
 
-    By default each crop is the eigen-face model's input: dlib's detector, then a
-    100x100 chip aligned by the eyes and nose.
+    By default each crop is the eigen-face model's input: the BlazeFace finder both
+    models are served with, then a 100x100 chip aligned by dlib's 5 landmarks.
     """
     from .training import SQUARE_CROPS, crop_folder
 

@@ -39,6 +39,7 @@ TRUSTED_TYPES = [
     "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    "sklearn.frozen._frozen.FrozenEstimator",
     "sklearn.preprocessing._data.StandardScaler",
     "sklearn.utils._bunch.Bunch",
     "numpy.dtype",

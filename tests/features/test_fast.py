@@ -35,6 +35,17 @@ def face_rows(shared_data: Path) -> np.ndarray:
     return preprocess_batch(crops)
 
 
+def test_model_calibrated_on_held_out_faces_compiles_too(tiny_model, face_rows) -> None:
+    """Models trained since 2026-12-03 wrap their SVM (fitted first, then calibrated on the
+    validation part) in a FrozenEstimator: the compiled path unwraps it, same answers."""
+    cal = tiny_model.pipeline.named_steps["svm"].calibrated_classifiers_[0]
+    assert type(cal.estimator).__name__ == "FrozenEstimator"
+    fast = compile_pipeline(tiny_model.pipeline)
+    assert fast is not None
+    np.testing.assert_allclose(fast(face_rows), tiny_model.pipeline.predict_proba(face_rows),
+                               atol=1e-6)
+
+
 def test_eigenface_compiled_equals_sklearn(face_rows) -> None:
     model = load_model("eigenface")
     fast = compile_pipeline(model.pipeline)

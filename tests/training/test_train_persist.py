@@ -123,9 +123,9 @@ def test_classify_crops_and_reconstruct(tiny_model, astronaut) -> None:
 
 
 def test_model_reads_faces_the_way_it_was_trained(tiny_model, astronaut) -> None:
-    """Trained on aligned chips cut by dlib's chain: served with BlazeFace's finder (its boxes
-    mapped to dlib's) and aligned chips. A model whose manifest predates alignment keeps
-    Haar and square crops."""
+    """Trained on aligned chips cut by the BlazeFace finder: served with the same finder
+    (the manifest's own settings) and aligned chips. A model whose manifest predates
+    alignment keeps Haar and square crops."""
     from dataclasses import replace
 
     from facegender.analyze import detector_for, face_features
@@ -134,8 +134,8 @@ def test_model_reads_faces_the_way_it_was_trained(tiny_model, astronaut) -> None
     from facegender.features.preprocess import ALIGN_PADDING, crop_face, face_images, preprocess
 
     assert tiny_model.manifest["preprocess"]["align_padding"] == ALIGN_PADDING
-    assert tiny_model.manifest["detector"]["kind"] == "hog"
-    assert tiny_model.manifest["serving_detector"]["kind"] == "blazeface"
+    assert tiny_model.manifest["detector"]["kind"] == "blazeface"
+    assert tiny_model.manifest["serving_detector"] == tiny_model.manifest["detector"]
     assert isinstance(detector_for(tiny_model), FaceFinder)
     boxes = detector_for(tiny_model).detect(astronaut)
     chip = preprocess(face_images(astronaut, boxes, ALIGN_PADDING)[0]).ravel()
@@ -147,3 +147,28 @@ def test_model_reads_faces_the_way_it_was_trained(tiny_model, astronaut) -> None
     assert old.align_padding is None and isinstance(detector_for(old), HaarDetector)
     square = preprocess(crop_face(astronaut, boxes[0])).ravel()
     np.testing.assert_array_equal(face_features(astronaut, boxes, old)[0], square)
+
+
+def test_halving_search_finds_a_cell_as_good_as_the_full_grid(tiny_model_dir: Path) -> None:
+    """Successive halving (each cell first on a third of the faces) picks a grid cell whose
+    cross-validated score is within 0.05 of the best cell of the full grid, on real faces."""
+    import importlib
+
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from facegender.model import build_pipeline
+    from facegender.training.data import scan_labeled
+
+    te = importlib.import_module("facegender.training.train_eigenface")
+    crops = scan_labeled(tiny_model_dir.parent / "crops")
+    X, y = te.load_rows(crops), crops.labels
+    assert len(y) >= 150  # enough faces to halve
+    params, score = te._search(X, y, te.TINY_GRID, 0, 2)
+    full = GridSearchCV(build_pipeline(seed=0, calibrate=False), te.TINY_GRID,
+                        scoring="balanced_accuracy", n_jobs=2,
+                        cv=StratifiedKFold(3, shuffle=True, random_state=0)).fit(X, y)
+    chosen = [i for i, p in enumerate(full.cv_results_["params"]) if p == params]
+    assert len(chosen) == 1
+    assert full.cv_results_["mean_test_score"][chosen[0]] >= full.best_score_ - 0.05
+    manifest = json.loads((tiny_model_dir / MANIFEST_FILE).read_text())
+    assert set(manifest["seconds"]) == {"faces", "search", "fit"}

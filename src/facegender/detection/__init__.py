@@ -14,6 +14,7 @@ from .choice import (
     dlib_settings,
     finder_settings,
     haar_settings,
+    recorded_settings,
 )
 from .dlib_chain import DlibDetector, DlibSettings, dlib_detector
 from .finder import FaceFinder, face_finder
@@ -51,6 +52,7 @@ __all__ = [
     "finder_settings",
     "haar_detector",
     "haar_settings",
+    "recorded_settings",
     "model_file",
     "to_gray",
 ]

@@ -53,9 +53,17 @@ def detector_for(model: HasManifest) -> Detector:
         return face_finder(finder_settings(serving))
     det = {**model.manifest.get("detector", {}),
            **model.manifest.get("detector_added_after_training", {})}
-    if det.get("kind") == "hog":
-        return dlib_detector(dlib_settings(det))
-    return haar_detector(haar_settings(det))
+    return detector_from(recorded_settings(det))
+
+
+def recorded_settings(recorded: dict[str, Any]) -> FinderSettings | DlibSettings | DetectorSettings:
+    """The settings of whichever detector a manifest or crop recipe recorded (by ``kind``)."""
+    kind = recorded.get("kind")
+    if kind == "blazeface":
+        return finder_settings(recorded)
+    if kind == "hog":
+        return dlib_settings(recorded)
+    return haar_settings(recorded)
 
 
 def finder_settings(recorded: dict[str, Any]) -> FinderSettings:

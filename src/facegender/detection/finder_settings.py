@@ -40,12 +40,13 @@ class FinderSettings:
     """Search copies turned by 90, 270 and 180 degrees when nothing upright is found."""
     short_range: bool = True
     """The short-range model last: large faces and selfies the other passes missed."""
-    small_face_size: int = 480
+    small_face_size: int = 640
     """Longer side of the copy whose overlapping tiles are searched when the largest face
-    found is under ``small_face_ratio`` of the photo's shorter side; 0 = off. 480 gives 2x2
-    tiles of ``work_size`` (640 gave 3x2: 22% more time on the group photos for the same 43
-    group faces, 24 in bald_guys.jpg and 52 in the clip's audience; 400, 2x1 tiles, lost 4
-    of bald_guys' faces)."""
+    found is under ``small_face_ratio`` of the photo's shorter side; 0 = off. 480 (2x2 tiles
+    of ``work_size`` instead of 3x2) saved 22% of the time on the group photos for the same
+    43 group faces, 24 in bald_guys.jpg and 52 in the clip's audience, but lost a 22 px face
+    in two of four frames of the clip's first second (a 640 px frame searched at 480); 400
+    (2x1 tiles) lost 4 of bald_guys' faces."""
     small_face_ratio: float = 0.25
     small_face_min_score: float = 0.5
     """Score a face from the tiles needs; it must also pass the face check (at 0.5 without

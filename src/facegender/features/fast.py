@@ -81,6 +81,8 @@ def _calibrated_svm(clf: Any) -> Transform | None:
         return None
     cal = clf.calibrated_classifiers_[0]
     svc, calibrators = cal.estimator, cal.calibrators
+    if type(svc).__name__ == "FrozenEstimator":  # calibrated on held-out faces after fitting
+        svc = svc.estimator
     if (not isinstance(svc, SVC) or svc.kernel != "rbf" or len(svc.classes_) != 2
             or cal.method != "sigmoid" or len(calibrators) != 1
             or list(clf.classes_) != list(svc.classes_)):

@@ -1,12 +1,13 @@
 """The crop step: labeled raw photos to the course's ``Crop_Female``/``Crop_Male`` folders.
 
 For each photo: detect faces, keep the largest, cut it the way the recipe
-says (by default the eigen-face model's: dlib's detector and a landmark-aligned
-100x100 chip; :data:`SQUARE_CROPS` is the course's Haar square crop with a
-margin), with the same :func:`facegender.features.preprocess.face_images` that serving
-uses, and write it as JPEG. Unreadable photos and photos without a face are counted,
-never fatal. Resumable: crops already written are skipped, and so are photos
-recorded as faceless or unreadable by an earlier run with the same recipe.
+says (by default the eigen-face model's: the BlazeFace finder it is served with
+and a landmark-aligned 100x100 chip; :data:`SQUARE_CROPS` is the course's Haar
+square crop with a margin), with the same
+:func:`facegender.features.preprocess.face_images` that serving uses, and write it as
+JPEG. Unreadable photos and photos without a face are counted, never fatal. Resumable:
+crops already written are skipped, and so are photos recorded as faceless or unreadable
+by an earlier run with the same recipe.
 Runs on :mod:`facegender.batch.engine`, like ``facegender batch``: in this process,
 in local worker processes, or on a Dask cluster (whose workers must see both
 folders at the same paths).
@@ -25,7 +26,7 @@ from typing import Any
 import cv2
 
 from ..batch import chunked, open_executor
-from ..detection import DetectorSettings, DlibSettings, detector_from
+from ..detection import DetectorSettings, DlibSettings, FinderSettings, detector_from
 from ..errors import FaceGenderError
 from ..features import ALIGN_PADDING, CROP_MARGIN, face_images
 from ..images import read_image
@@ -46,12 +47,16 @@ class CropRecipe:
     instead of an aligned chip.
     """
 
-    detector: DetectorSettings | DlibSettings = field(default_factory=DlibSettings)
+    detector: FinderSettings | DetectorSettings | DlibSettings = field(
+        default_factory=FinderSettings)
+    """The finder by default: training faces cut as served (since 2026-12-03; dlib's chain
+    before, 5x slower and 3.5% fewer IMDB-WIKI faces)."""
     align_padding: float | None = ALIGN_PADDING
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready record of the recipe, for the state file, cache keys and manifests."""
-        kind = "hog" if isinstance(self.detector, DlibSettings) else "haar"
+        kind = ("blazeface" if isinstance(self.detector, FinderSettings)
+                else "hog" if isinstance(self.detector, DlibSettings) else "haar")
         return json.loads(json.dumps({  # through JSON: tuples come back as lists, as stored
             "detector": {"kind": kind, **asdict(self.detector)},
             "align_padding": self.align_padding,

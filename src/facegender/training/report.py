@@ -156,9 +156,10 @@ def other_sources(metrics: dict[str, dict[str, Any]], out: Path) -> list[str]:
 def faces_line(manifest: dict[str, Any]) -> str:
     """One sentence saying how the faces were found and cut, from the manifest."""
     pre, det = manifest.get("preprocess", {}), manifest.get("detector", {})
-    found = ("dlib's HOG detector (Haar, then dlib's CNN, when it finds nothing)"
-             if det.get("kind") == "hog" else "OpenCV's Haar cascade")
-    if manifest.get("serving_detector"):
+    found = {"hog": "dlib's HOG detector (Haar, then dlib's CNN, when it finds nothing)",
+             "blazeface": "the BlazeFace finder (facegender.detection.FaceFinder)"}.get(
+        det.get("kind", ""), "OpenCV's Haar cascade")
+    if manifest.get("serving_detector") and det.get("kind") != "blazeface":
         found += " (served with BlazeFace's finder, its boxes reshaped to dlib's)"
     if pre.get("align_padding") is not None:
         cut = (f"a 100x100 chip aligned by dlib's 5 landmarks (padding "
