@@ -45,7 +45,8 @@ check: lint test
 
 ## Rebuild both shipped models from ../shared/data: the default (embedding: IMDB-WIKI and
 ## UTKFace, 2,500 photos per class of each) and the explainable eigenface (IMDB-WIKI).
-## About 40 min on 2 cores from cold (crops and embeddings are cached); each keeps a seeded
+## eigenface: ~3 min from cold on 2 cores, plus its external checks; embedding: most of
+## its time is embedding the photos (cached after). Crops and embeddings are cached; each keeps a seeded
 ## test part aside and measures pixabay-external.
 train: $(STAMP)
 	$(BIN)/facegender train --features embedding --data ../shared/data/imdbwiki \
