@@ -6,7 +6,7 @@ Run from the project root::
 
 Each run is the real command, ``facegender train --data SUBSET --out SCRATCH
 --crops SCRATCH --seed 0``, started cold (its own empty crop folder, so the
-Haar cropping is paid for, as a new user pays it), in a scratch folder under
+cropping is paid for, as a new user pays it), in a scratch folder under
 /tmp: never over the shipped model. A subset is a seeded, per-class sample
 of the photos, linked into a scratch labeled folder. Peak memory is the
 largest sum of resident memory over the command's whole process tree
@@ -132,7 +132,8 @@ def to_markdown(rows: list[dict[str, Any]], m: dict[str, Any], quick: bool) -> s
     """The results table, the growth ratios and the gap to the 3-minute target."""
     lines = ["# Training cost", "", machine_line(m), "",
              "`facegender train` from cold (cropping included) on a seeded share of "
-             "imdbwiki, " + ("**quick grid** (`--quick`), " if quick else "the full grid, ")
+             "imdbwiki, " + ("**quick grid** (`--quick`), " if quick
+                             else "the default grid (successive halving), ")
              + "2 cores shared with other work. Peak memory: the whole process tree's "
              "resident memory.", "",
              "| share | photos | faces (train/val/test) | time | peak memory | load avg "

@@ -90,11 +90,16 @@ def analyze_image(
     t1 = time.perf_counter()
     embedding = model.features == "embedding"
     pixels = explainer if embedding and explainer is not None else model  # who reads the crops
-    crops = [preprocess(f) for f in face_images(image, boxes, pixels.align_padding)]
-    if embedding:
-        rows = default_embedder().embed(image, boxes)
+    if embedding and pixels.align_padding is not None:  # both chips from one landmark pass
+        rows, faces_bgr = default_embedder().embed_and_cut(image, boxes, pixels.align_padding)
+        crops = [preprocess(f) for f in faces_bgr]
     else:
-        rows = np.stack([c.ravel() for c in crops]) if crops else np.empty((0, 0), np.float32)
+        crops = [preprocess(f) for f in face_images(image, boxes, pixels.align_padding)]
+        if embedding:
+            rows = default_embedder().embed(image, boxes)
+        else:
+            rows = (np.stack([c.ravel() for c in crops]) if crops
+                    else np.empty((0, 0), np.float32))
     t2 = time.perf_counter()
     preds = model.predictions(model.predict_proba(rows)) if crops else []
     t3 = time.perf_counter()

@@ -150,3 +150,22 @@ def test_embedding_cache_is_keyed_by_the_weights(labeled_subset, monkeypatch) ->
     assert now == te.embeddings_cache(labeled, settings)  # stable between runs
     monkeypatch.setattr(te, "weights_sha256", lambda: "f" * 64)
     assert te.embeddings_cache(labeled, settings) != now
+
+
+def test_one_landmark_pass_gives_both_chips(shared_data: Path) -> None:
+    """embed_and_cut is embed plus face_images with the landmarks found once: the same
+    vectors and the same 100x100 chips, upright and turned faces alike."""
+    import cv2
+
+    from facegender.detection import face_finder
+    from facegender.features import ALIGN_PADDING, face_images
+
+    photo = read_image(shared_data / "detection/portraits/obama_and_biden.jpg")
+    for image in (photo, cv2.rotate(photo, cv2.ROTATE_90_CLOCKWISE)):
+        boxes = face_finder().detect(image)
+        assert len(boxes) >= 2
+        rows, faces = Embedder().embed_and_cut(image, boxes, ALIGN_PADDING)
+        np.testing.assert_array_equal(rows, Embedder().embed(image, boxes))
+        for got, want in zip(faces, face_images(image, boxes, ALIGN_PADDING), strict=True):
+            np.testing.assert_array_equal(got, want)
+    assert any(b.angle for b in boxes)  # the turned photo's faces went the turned way

@@ -90,25 +90,37 @@ class Aligner:
         ``padding`` is dlib's context around the landmarks' face square, as a
         fraction of its side (0.25 is dlib's default).
         """
+        return self.chip_sets(image, boxes, [(size, padding)])[0]
+
+    def chip_sets(self, image: np.ndarray, boxes: list[Box],
+                  specs: list[tuple[int, float]]) -> list[np.ndarray]:
+        """Aligned RGB chips for each ``(size, padding)`` of ``specs``, the landmarks found once.
+
+        Why: the embedding model reads 150 px chips and the page shows the eigen-face
+        model's 100 px ones of the same faces; the landmarks (and the image's RGB copy)
+        are the same for both.
+        """
+        out = [np.empty((len(boxes), size, size, 3), dtype=np.uint8) for size, _ in specs]
         if not boxes:
-            return np.empty((0, size, size, 3), dtype=np.uint8)
+            return out
         dlib = load_dlib()
         predictor = self._predictor()
         rgb = to_rgb(image)
-        chips = np.empty((len(boxes), size, size, 3), dtype=np.uint8)
         upright = [i for i, b in enumerate(boxes) if not b.angle]
         if upright:
             shapes = dlib.full_object_detections()
             for i in upright:
                 shapes.append(predictor(rgb, _rectangle(dlib, boxes[i])))
-            chips[upright] = np.asarray(dlib.get_face_chips(rgb, shapes, size, padding),
-                                        dtype=np.uint8).reshape(len(upright), size, size, 3)
+            for chips, (size, padding) in zip(out, specs, strict=True):
+                chips[upright] = np.asarray(dlib.get_face_chips(rgb, shapes, size, padding),
+                                            dtype=np.uint8).reshape(len(upright), size, size, 3)
         for i, b in enumerate(boxes):
             if b.angle:
                 patch, box = upright_patch(rgb, b)
                 shape = predictor(patch, _rectangle(dlib, box))
-                chips[i] = np.asarray(dlib.get_face_chip(patch, shape, size, padding))
-        return chips
+                for chips, (size, padding) in zip(out, specs, strict=True):
+                    chips[i] = np.asarray(dlib.get_face_chip(patch, shape, size, padding))
+        return out
 
 
 def _rectangle(dlib: Any, b: Box) -> Any:

@@ -13,10 +13,12 @@ import functools
 import hashlib
 import threading
 
+import cv2
 import numpy as np
 
 from ..detection import LANDMARKS_FILE, default_aligner, model_file
 from ..types import Box
+from .preprocess import FACE_SIZE
 from .resnet import ResNetWeights, parse_weights
 from .resnet_onnx import OnnxResNet
 
@@ -71,6 +73,18 @@ class Embedder:
         session = self._onnx()
         return np.vstack([session.embed(chips[i:i + ONNX_BATCH])
                           for i in range(0, len(chips), ONNX_BATCH)])
+
+    def embed_and_cut(self, image: np.ndarray, boxes: list[Box], align_padding: float
+                      ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The boxes' embeddings and the 100x100 aligned BGR faces an eigen-face model reads.
+
+        The same as :meth:`embed` and ``face_images(image, boxes, align_padding)``, with
+        the landmarks found once (the web page shows the explainable model's chips of the
+        faces the embedding model answers for: about 1 ms a face saved).
+        """
+        chips, faces = default_aligner().chip_sets(
+            image, boxes, [(CHIP_SIZE, CHIP_PADDING), (FACE_SIZE, align_padding)])
+        return self.embed_chips(chips), [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in faces]
 
     def embed(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
         """Align each box's face by its 5 landmarks and embed it.
