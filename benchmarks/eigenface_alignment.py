@@ -123,7 +123,7 @@ def fit_score(X: np.ndarray, y: np.ndarray, tr: np.ndarray, va: np.ndarray,
 
     Xt = np.vstack([X[tr], mirror(X[tr])])
     yt = np.concatenate([y[tr], y[tr]])
-    pipe = build_pipeline(calibrate=False, **params).fit(Xt, yt)
+    pipe = build_pipeline(**params).fit(Xt, yt)
     return float(balanced_accuracy_score(y[va], pipe.predict(X[va])))
 
 
@@ -148,7 +148,7 @@ def extra_source(main_dir: Path, extra_dir: Path, out: Path) -> None:
         X = np.vstack([parts[n]["X"][parts[n]["tr"]] for n in trained_on])
         y = np.concatenate([parts[n]["y"][parts[n]["tr"]] for n in trained_on])
         t = time.perf_counter()
-        pipe = build_pipeline(calibrate=False, n_components=100, hog_components=100, C=3.0)
+        pipe = build_pipeline(n_components=100, hog_components=100, C=3.0)
         pipe.fit(np.vstack([X, mirror(X)]), np.concatenate([y, y]))
         row = {"trained_on": " + ".join(trained_on), "train_faces": len(y),
                "seconds": round(time.perf_counter() - t, 1)}

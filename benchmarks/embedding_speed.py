@@ -31,7 +31,7 @@ from latency import ours, photos, side_by_side
 from threadpoolctl import threadpool_limits
 
 from facegender.detection.landmarks import models_dir
-from facegender.features.embedding import RESNET_FILE, default_embedder
+from facegender.features.embedding import RESNET_FILE, default_embedder, resnet_weights
 from facegender.persist import load_model
 from facegender.types import Box
 
@@ -46,7 +46,7 @@ def use_threads(threads: int) -> None:
 
     embedder = default_embedder()
     if threads not in _SESSIONS:
-        _SESSIONS[threads] = OnnxResNet(embedder._resnet(), threads=threads)
+        _SESSIONS[threads] = OnnxResNet(resnet_weights(), threads=threads)
     embedder._session = _SESSIONS[threads]
 
 

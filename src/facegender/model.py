@@ -46,18 +46,14 @@ def build_pipeline(
     gamma: float | str = "scale",
     kernel: str = "rbf",
     seed: int = 0,
-    calibrate: bool = True,
-    calibration_cv: Any = 5,
 ) -> Pipeline:
-    """The eigen-face pipeline: [PCA on pixels | PCA on HOG] -> (calibrated) SVM.
+    """The eigen-face pipeline, uncalibrated: [PCA on pixels | PCA on HOG] -> SVM.
 
     Both PCAs whiten, so the RBF kernel sees unit-variance features and
     ``gamma="scale"`` is a sound default. ``hog_components=None`` drops the
-    HOG branch (pure eigen faces). Sigmoid (Platt) calibration with
-    ``ensemble=False`` fits one SVM on all data and learns the sigmoid from
-    cross-validated scores: honest probabilities at the cost of one model,
-    not five. The bare ``SVC`` (``calibrate=False``) is what the grid search
-    tunes, since calibration does not change the ranking.
+    HOG branch (pure eigen faces). The search tunes this bare SVM (calibration
+    does not change the ranking); the trainer then calibrates the fitted one on
+    held-out faces (:func:`facegender.training.train_eigenface.fit_final`).
     """
     def pca(n: int) -> PCA:
         return PCA(n_components=n, whiten=True, svd_solver="randomized", random_state=seed)
@@ -67,9 +63,7 @@ def build_pipeline(
     features = FeatureUnion([("pca", pca(n_components)), ("hog", hog)])
     svc = SVC(C=C, gamma=gamma, kernel=kernel, class_weight="balanced", random_state=seed,
               cache_size=SVM_CACHE_MB)
-    clf: Any = CalibratedClassifierCV(svc, method="sigmoid", cv=calibration_cv,
-                                      ensemble=False) if calibrate else svc
-    return Pipeline([("features", features), ("svm", clf)])
+    return Pipeline([("features", features), ("svm", svc)])
 
 
 def build_embedding_pipeline(

@@ -259,12 +259,11 @@ class FaceFinder:
             found = self._checker.detect(
                 crop if not degrees else cv2.rotate(crop, TURN_CODES[degrees]),
                 holding=(size / 2, size / 2))  # a square's centre stays put when turned
-            if len(found.scores):
-                i = 0
-                corners = unturn(found.boxes[i].reshape(2, 2), degrees, size, size)
+            if len(found.scores):  # the best face holding the centre: the only one
+                corners = unturn(found.boxes[0].reshape(2, 2), degrees, size, size)
                 views[degrees] = Checked(
-                    float(found.scores[i]),
-                    eye_angle(unturn(found.keypoints[i], degrees, size, size)),
+                    float(found.scores[0]),
+                    eye_angle(unturn(found.keypoints[0], degrees, size, size)),
                     np.concatenate([corners.min(axis=0), corners.max(axis=0)]) + shift)
             if degrees == 0 and 0 in views and views[0].score >= sure:
                 break

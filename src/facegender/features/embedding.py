@@ -42,27 +42,21 @@ class Embedder:
     """
 
     def __init__(self) -> None:
-        self._weights: ResNetWeights | None = None
         self._session: OnnxResNet | None = None
-        self._weights_lock = threading.Lock()
-
-    def _resnet(self) -> ResNetWeights:
-        with self._weights_lock:
-            if self._weights is None:
-                self._weights = parse_weights(model_file(RESNET_FILE).read_bytes())
-            return self._weights
+        self._session_lock = threading.Lock()
 
     def chips(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
         """Aligned RGB face chips of the boxes: (len(boxes), 150, 150, 3) uint8."""
         return default_aligner().chips(image, boxes, CHIP_SIZE, CHIP_PADDING)
 
     def _onnx(self) -> OnnxResNet:
-        weights = self._resnet()
-        with self._weights_lock:
+        """The session, built on first use; the parsed weights are not kept (the graph
+        holds its own copy)."""
+        with self._session_lock:
             if self._session is None:
                 from ..threads import cap
 
-                self._session = OnnxResNet(weights, threads=cap())
+                self._session = OnnxResNet(resnet_weights(), threads=cap())
             return self._session
 
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
@@ -101,6 +95,11 @@ class Embedder:
         if not boxes:
             return np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
         return self.embed_chips(self.chips(image, boxes))
+
+
+def resnet_weights() -> ResNetWeights:
+    """The installed ResNet's weights, parsed from dlib's file (read afresh on each call)."""
+    return parse_weights(model_file(RESNET_FILE).read_bytes())
 
 
 @functools.cache

@@ -250,7 +250,7 @@ def fit_final(
 
     if mirror_faces:
         X, y = np.vstack([X, mirror(X)]), np.concatenate([y, y])
-    pipe = build_pipeline(seed=seed, calibrate=False)
+    pipe = build_pipeline(seed=seed)
     pipe.set_params(**params)
     pipe.fit(X, y)
     features, svc = pipe.named_steps["features"], pipe.named_steps["svm"]
@@ -273,7 +273,7 @@ def _search(
 
     n_cells = int(np.prod([len(v) for v in grid.values()]))
     with tempfile.TemporaryDirectory(prefix="facegender-cv-") as cache:
-        pipe = build_pipeline(seed=seed, calibrate=False)
+        pipe = build_pipeline(seed=seed)
         pipe.set_params(memory=cache)
         cv = StratifiedKFold(3, shuffle=True, random_state=seed)
         search: Any
