@@ -44,13 +44,14 @@ lint: $(STAMP)
 check: lint test
 
 ## Rebuild both shipped models from ../shared/data: the default (embedding: IMDB-WIKI and
-## UTKFace, 2,500 photos per class of each) and the explainable eigenface (IMDB-WIKI).
+## UTKFace, all photos; an uncertain threshold per age group from UTKFace's ages) and the
+## explainable eigenface (IMDB-WIKI).
 ## eigenface: ~3 min from cold on 2 cores, plus its external checks; embedding: most of
 ## its time is embedding the photos (cached after). Crops and embeddings are cached; each keeps a seeded
 ## test part aside and measures pixabay-external.
 train: $(STAMP)
 	$(BIN)/facegender train --features embedding --data ../shared/data/imdbwiki \
-	  --extra ../shared/data/utkface --per-class 2500 --out src/facegender/models/embedding --seed 0 \
+	  --extra ../shared/data/utkface --out src/facegender/models/embedding --seed 0 \
 	  --external ../shared/data/pixabay-external
 	rm -rf reports/embedding && cp -r src/facegender/models/embedding/report reports/embedding
 	$(BIN)/facegender train --data ../shared/data/imdbwiki --out src/facegender/models/eigenface \

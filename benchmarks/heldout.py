@@ -6,8 +6,8 @@ on the same files, so "held-out test" here is the untouched part, never one
 the model trained or was tuned on. The eigen-face model's split is over the
 crops of all photos of each of its training folders, imdbwiki and utkface (the
 crop cache ``facegender train`` uses; made once if missing). The embedding
-model's is over a seeded sample of 2,500 photos per class of imdbwiki and of
-utkface (its manifest records it), with the embeddings its training cached.
+model's is over the photos of imdbwiki and of utkface (or the seeded sample per class
+its manifest records), with the network rows its training cached.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from facegender.detection import dlib_settings, recorded_settings
+from facegender.detection import recorded_settings
+from facegender.detection.choice import finder_settings
 from facegender.features.preprocess import preprocess
 from facegender.images import read_image
 from facegender.model import GenderModel
 from facegender.training.crop import SQUARE_CROPS, CropRecipe, crop_folder, crop_name
 from facegender.training.data import scan_labeled
+from facegender.training.embed_cache import columns, embed_folder
 from facegender.training.train_eigenface import default_crops_dir, split_indices
-from facegender.training.train_embedding import embed_folder, sample_per_class
+from facegender.training.train_embedding import sample_per_class
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class HeldOut:
     photos: tuple[Path, ...]
     labels: np.ndarray
     p_male: np.ndarray
+    thresholds: np.ndarray | None = None
+    """Each face's uncertain threshold, where the model sets them per face."""
 
 
 def eigenface_test(model: GenderModel, folder: Path, seed: int = 0,
@@ -64,14 +68,20 @@ def eigenface_test(model: GenderModel, folder: Path, seed: int = 0,
 
 
 def embedding_test(model: GenderModel, folder: Path, seed: int = 0) -> HeldOut:
-    """The embedding model's test part of one training source, from its cached embeddings."""
+    """The embedding model's test part of one training source, from its cached network rows;
+    ``p_male`` of each face, and its uncertain threshold in :attr:`HeldOut.thresholds`."""
     source = model.manifest["training_data"]["per_source"][folder.name]
     labeled = sample_per_class(scan_labeled(folder), source["sampled_per_class"], seed)
     if labeled.files_hash() != source["files_sha256"]:
         raise RuntimeError(f"the sample of {folder} differs from the one the model trained on")
-    emb = embed_folder(labeled, dlib_settings(model.manifest["detector"]), workers=2)
+    if model.manifest["detector"].get("kind") != "blazeface":
+        raise RuntimeError("an embedding model trained on dlib's faces (before 2026-12-03): "
+                           "its held-out part cannot be rebuilt from today's cache")
+    rows_all = embed_folder(labeled, finder_settings(model.manifest["detector"]), workers=2)
+    emb = rows_all[:, columns(model.network_outputs)]
     found = np.flatnonzero(~np.isnan(emb).any(axis=1))
     y = labeled.labels[found]
     _, _, te = split_indices(y, seed)
     photos = tuple(labeled.paths[found[i]] for i in te)
-    return HeldOut(photos, y[te], model.predict_proba(emb[found[te]])[:, 1])
+    rows = emb[found[te]]
+    return HeldOut(photos, y[te], model.predict_proba(rows)[:, 1], model.thresholds(rows))

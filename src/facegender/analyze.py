@@ -32,7 +32,7 @@ def face_features(image: np.ndarray, boxes: list[Box], model: GenderModel) -> np
     preprocessed faces (aligned chips or square crops, as the model was trained).
     """
     if model.features == "embedding":
-        return default_embedder().embed(image, boxes)
+        return default_embedder().embed(image, boxes, model.network_outputs)
     return preprocess_batch(face_images(image, boxes, model.align_padding))
 
 
@@ -91,17 +91,18 @@ def analyze_image(
     embedding = model.features == "embedding"
     pixels = explainer if embedding and explainer is not None else model  # who reads the crops
     if embedding and pixels.align_padding is not None:  # both chips from one landmark pass
-        rows, faces_bgr = default_embedder().embed_and_cut(image, boxes, pixels.align_padding)
+        rows, faces_bgr = default_embedder().embed_and_cut(image, boxes, pixels.align_padding,
+                                                           model.network_outputs)
         crops = [preprocess(f) for f in faces_bgr]
     else:
         crops = [preprocess(f) for f in face_images(image, boxes, pixels.align_padding)]
         if embedding:
-            rows = default_embedder().embed(image, boxes)
+            rows = default_embedder().embed(image, boxes, model.network_outputs)
         else:
             rows = (np.stack([c.ravel() for c in crops]) if crops
                     else np.empty((0, 0), np.float32))
     t2 = time.perf_counter()
-    preds = model.predictions(model.predict_proba(rows)) if crops else []
+    preds = model.predict(rows) if crops else []
     t3 = time.perf_counter()
     recon = None
     if reconstruct and crops:

@@ -1,5 +1,8 @@
 """Save and load a :class:`GenderModel`: one skops file plus ``manifest.json``.
 
+The file holds the gender pipeline, or a dict of it (``"gender"``) and the age-group
+pipeline (``"age_groups"``) of a model that sets its uncertain threshold by age group.
+
 skops, never pickle: loading refuses any type not on our trusted list, so a
 model file from elsewhere cannot run code. The manifest records the file's
 sha256, checked before loading, so an altered or truncated file is refused
@@ -41,6 +44,7 @@ TRUSTED_TYPES = [
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.frozen._frozen.FrozenEstimator",
     "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.utils._bunch.Bunch",
     "numpy.dtype",
     "numpy.ndarray",
@@ -64,7 +68,8 @@ def save_model(model: GenderModel, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / MODEL_FILE
-    sio.dump(model.pipeline, path)
+    sio.dump(model.pipeline if model.age_groups is None
+             else {"gender": model.pipeline, "age_groups": model.age_groups}, path)
     manifest = dict(model.manifest)
     manifest.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
     manifest["file"] = MODEL_FILE
@@ -138,14 +143,16 @@ def load_model(path: str | Path | None = None) -> GenderModel:
         untrusted = [t for t in sio.get_untrusted_types(file=model_path) if t not in TRUSTED_TYPES]
         if untrusted:
             raise ModelError(f"model file {model_path} holds untrusted types: {untrusted}")
-        pipeline = sio.load(model_path, trusted=TRUSTED_TYPES)
+        loaded = sio.load(model_path, trusted=TRUSTED_TYPES)
+        parts = loaded if isinstance(loaded, dict) else {"gender": loaded}
+        pipeline, age_groups = parts["gender"], parts.get("age_groups")
     except ModelError:
         raise
     except Exception as exc:  # skops raises many kinds on a bad file; all mean "corrupt"
         raise ModelError(f"model file {model_path} cannot be loaded: {exc}") from exc
     _check_weights(manifest, folder)
     log.info("loaded model %s %s from %s", manifest.get("name"), manifest.get("version"), folder)
-    return GenderModel(pipeline=pipeline, manifest=manifest)
+    return GenderModel(pipeline=pipeline, manifest=manifest, age_groups=age_groups)
 
 
 def _check_weights(manifest: dict[str, Any], folder: Path) -> None:

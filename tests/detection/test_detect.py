@@ -178,10 +178,13 @@ def test_dlib_steps_a_manifest_does_not_name_are_off_and_added_ones_are_served()
     eigenface = load_model("eigenface")  # cut by the finder: served by it, even unnamed
     eigenface.manifest.pop("serving_detector")
     assert detector_for(eigenface).settings.kind == "blazeface"
-    for name in ("embedding",):  # cut by dlib's chain
+    for name in ("embedding",):  # as shipped before 2026-12-03: cut by dlib's chain
         model = load_model(name)
         # the training detector, as a manifest without a serving detector is served
         model.manifest = {k: v for k, v in model.manifest.items() if k != "serving_detector"}
+        model.manifest["detector"] = {"cnn_work_size": 160, "haar_fallback": True, "kind": "hog",
+                                      "min_score": -0.2, "pad_fraction": 0.2, "upsample": 0,
+                                      "work_size": 320}
         model.manifest["detector_added_after_training"] = {"small_face_size": 640,
                                                            "small_face_min_score": 0.5}
         served = detector_for(model).settings

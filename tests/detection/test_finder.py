@@ -202,7 +202,7 @@ def test_boxes_keep_their_json_shape() -> None:
 def test_shipped_models_are_served_with_the_finder() -> None:
     """embedding's training faces were cut by dlib's chain, eigenface's by the finder itself
     (since 2026-12-03): both are served with the finder their manifest names."""
-    kinds = {"embedding": "hog", "eigenface": "blazeface"}  # what cut the training faces
+    kinds = {"embedding": "blazeface", "eigenface": "blazeface"}  # what cut the training faces
     for name, kind in kinds.items():
         model = facegender.load_model(name)
         assert isinstance(detector_for(model), FaceFinder)

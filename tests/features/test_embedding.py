@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_shipped_model_loads_by_name(embedding_model) -> None:
     assert embedding_model.features == "embedding"
     assert embedding_model.name == "embedding"
     assert isinstance(detector_for(embedding_model), FaceFinder)
-    assert embedding_model.manifest["detector"]["kind"] == "hog"  # what cut its training faces
+    assert embedding_model.manifest["detector"]["kind"] == "blazeface"  # cut its training faces
 
 
 @pytest.mark.parametrize(("image", "gender"), [("astronaut", "female"), ("obama", "male")])
@@ -103,26 +104,64 @@ def tiny_embedding_raw(labeled_subset: Callable[[str, int, str], Path]) -> Path:
     return labeled_subset("imdbwiki", 100, "tiny-emb")
 
 
+@pytest.fixture(scope="module")
+def aged_utk(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """12 UTKFace faces of each gender in each age group (0-12, 13-19, 20+), with their
+    ``labels.csv``: a second source whose ages train the age-group model."""
+    import csv
+
+    from facegender.training.age_groups import GROUPS
+
+    root = tmp_path_factory.mktemp("aged-utk")
+    with (shared_data / "utkface" / "labels.csv").open(newline="") as fh:
+        rows = sorted(csv.DictReader(fh), key=lambda r: r["path"])
+    kept = []
+    for gender in ("female", "male"):
+        (root / gender).mkdir()
+        for _, lo, hi in GROUPS:
+            mine = [r for r in rows if r["gender"] == gender and lo <= int(r["age"]) <= hi][:12]
+            for r in mine:
+                shutil.copy(shared_data / "utkface" / r["path"], root / r["path"])
+            kept += mine
+    with (root / "labels.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(kept[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    return root
+
+
 @pytest.mark.slow
 def test_train_embedding_writes_model_and_manifest(
-    tiny_embedding_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, astronaut
+    tiny_embedding_raw: Path, aged_utk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    astronaut,
 ) -> None:
     from facegender.training.train_embedding import TINY_GRID, train_embedding
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     out = tmp_path / "model"
-    model = train_embedding(tiny_embedding_raw, out, grid=TINY_GRID, workers=2, progress=False)
+    model = train_embedding(tiny_embedding_raw, out, grid=TINY_GRID, workers=2, progress=False,
+                            extra=[aged_utk])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["features"] == "embedding" and manifest["name"] == "embedding"
     assert manifest["training_data"]["per_source"][tiny_embedding_raw.name]["photos"] == 200
     assert manifest["metrics"]["test"]["balanced_accuracy"] > 0.7
-    assert (out / "report" / "report.md").is_file()
+    assert manifest["embedding"]["outputs"] == ["level4_mean"]
+    assert manifest["embedding"]["size"] == 256 == model.pipeline.n_features_in_
+    # an uncertain threshold per age group, learned from the one source with ages
+    assert manifest["age_groups"]["labels"] == ["0-2", "3-12", "13-19", "20+"]
+    assert set(manifest["uncertain_thresholds"]) == set(manifest["age_groups"]["labels"])
+    assert manifest["age_groups"]["trained_on"] == [aged_utk.name]
+    assert manifest["uncertain_threshold"] == manifest["uncertain_thresholds"]["20+"]
+    assert "Uncertain threshold per guessed age group" in (out / "report" / "report.md").read_text()
     assert list((tmp_path / "cache" / "facegender" / "embeddings").glob("*.npy"))
     loaded = load_model(out)
-    assert loaded.features == "embedding"
+    assert loaded.features == "embedding" and loaded.age_groups is not None
     faces = analyze_image(astronaut, loaded)
-    assert faces.faces and faces.faces[0].prediction == model.predictions(
-        loaded.predict_proba(Embedder().embed(astronaut, [faces.faces[0].box])))[0]
+    rows = Embedder().embed(astronaut, [faces.faces[0].box], loaded.network_outputs)
+    assert faces.faces and faces.faces[0].prediction == model.predict(rows)[0]
+    group = int(loaded.age_groups.predict(rows)[0])
+    label = manifest["age_groups"]["labels"][group]
+    assert loaded.thresholds(rows)[0] == manifest["uncertain_thresholds"][label]
     assert isinstance(faces.faces[0].box, Box)
     # the manifest names the weights; a model of other weights is refused at load
     from facegender.features import weights_sha256
@@ -140,12 +179,13 @@ def test_embedding_cache_is_keyed_by_the_weights(labeled_subset, monkeypatch) ->
     """Cached vectors of other weights are never read: the weights' sha256 is in the key."""
     import importlib
 
+    from facegender.detection import FinderSettings
     from facegender.training.data import scan_labeled
 
-    te = importlib.import_module("facegender.training.train_embedding")  # not the function
+    te = importlib.import_module("facegender.training.embed_cache")
 
     labeled = scan_labeled(labeled_subset("imdbwiki", 3, "cache-key"))
-    settings = DlibSettings()
+    settings = FinderSettings()
     now = te.embeddings_cache(labeled, settings)
     assert now == te.embeddings_cache(labeled, settings)  # stable between runs
     monkeypatch.setattr(te, "weights_sha256", lambda: "f" * 64)

@@ -76,3 +76,23 @@ def test_wrong_chip_shape_is_refused(weight_bytes: bytes) -> None:
     with pytest.raises(ValueError, match="150"):
         OnnxResNet(parse_weights(weight_bytes), threads=1).embed(
             np.zeros((1, 100, 100, 3), np.uint8))
+
+
+def test_inner_layers_come_from_the_same_pass(weight_bytes: bytes, group_chips: np.ndarray
+                                              ) -> None:
+    """The pooled inner layers a classifier may read: their widths, side by side in the
+    order asked, means of ReLU outputs (never negative), unlike between faces, and the
+    embedding unchanged beside them."""
+    from facegender.features.resnet_onnx import OUTPUTS, width
+
+    onnx = OnnxResNet(parse_weights(weight_bytes), threads=1)
+    both = onnx.run(group_chips, ("level3_mean", "level2_grid2x2"))
+    assert both.shape == (len(group_chips), OUTPUTS["level3_mean"] + OUTPUTS["level2_grid2x2"])
+    np.testing.assert_array_equal(both[:, :256], onnx.run(group_chips, ("level3_mean",)))
+    np.testing.assert_array_equal(both[:, 256:], onnx.run(group_chips, ("level2_grid2x2",)))
+    np.testing.assert_array_equal(onnx.run(group_chips, ("embedding",)), onnx.embed(group_chips))
+    assert (both >= 0).all() and np.abs(both[0] - both[1]).max() > 0.1
+    assert width(("embedding", "level3_mean")) == 384
+    with pytest.raises(ValueError, match="unknown network outputs"):
+        onnx.run(group_chips, ("pool5",))
+    assert Embedder().embed_chips(group_chips[:0], ("level2_grid2x2",)).shape == (0, 512)

@@ -29,8 +29,10 @@ from .haar import (
     to_gray,
 )
 from .landmarks import LANDMARKS_FILE, Aligner, default_aligner, model_file
+from .pose import head_pose
 
 __all__ = [
+    "head_pose",
     "CASCADES",
     "LANDMARKS_FILE",
     "SIDE_VIEWS",

@@ -123,6 +123,22 @@ class Aligner:
         return out
 
 
+    def landmarks(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
+        """dlib's 5 points of each box's face, ``(len(boxes), 5, 2)`` float: two corners of
+        one eye, two of the other, the base of the nose. A turned face's points are in its
+        upright patch (:func:`upright_patch`): measures between them (the head's pose,
+        :mod:`.pose`) do not depend on the frame."""
+        out = np.zeros((len(boxes), 5, 2))
+        if not boxes:
+            return out
+        dlib, predictor, rgb = load_dlib(), self._predictor(), to_rgb(image)
+        for i, b in enumerate(boxes):
+            patch, box = upright_patch(rgb, b) if b.angle else (rgb, b)
+            shape = predictor(patch, _rectangle(dlib, box))
+            out[i] = [(shape.part(k).x, shape.part(k).y) for k in range(5)]
+        return out
+
+
 def _rectangle(dlib: Any, b: Box) -> Any:
     return dlib.rectangle(b.x, b.y, b.x + b.w - 1, b.y + b.h - 1)
 

@@ -20,7 +20,7 @@ from ..detection import LANDMARKS_FILE, default_aligner, model_file
 from ..types import Box
 from .preprocess import FACE_SIZE
 from .resnet import ResNetWeights, parse_weights
-from .resnet_onnx import OnnxResNet
+from .resnet_onnx import OnnxResNet, width
 
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 EMBEDDING_SIZE = 128
@@ -28,6 +28,8 @@ CHIP_SIZE = 150
 """Side of the aligned face chip the ResNet was trained on."""
 CHIP_PADDING = 0.25
 """dlib's default context around the aligned face."""
+EMBEDDING: tuple[str, ...] = ("embedding",)
+"""The network outputs a model reads when its manifest names none: the 128-d vector."""
 ONNX_BATCH = 32
 """Chips per onnxruntime pass: a photo's faces go through as one batch up to this many."""
 
@@ -59,16 +61,19 @@ class Embedder:
                 self._session = OnnxResNet(resnet_weights(), threads=cap())
             return self._session
 
-    def embed_chips(self, chips: np.ndarray) -> np.ndarray:
-        """Embed aligned chips: a photo's faces as one onnxruntime batch (4.1 vs 5.0 ms a
-        face alone, for 20 faces on one thread)."""
+    def embed_chips(self, chips: np.ndarray, outputs: tuple[str, ...] = EMBEDDING
+                    ) -> np.ndarray:
+        """The network's ``outputs`` (see :data:`.resnet_onnx.OUTPUTS`) for aligned chips,
+        side by side: a photo's faces as one onnxruntime batch (4.1 vs 5.0 ms a face
+        alone, for 20 faces on one thread)."""
         if not len(chips):
-            return np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
+            return np.empty((0, width(outputs)), dtype=np.float32)
         session = self._onnx()
-        return np.vstack([session.embed(chips[i:i + ONNX_BATCH])
+        return np.vstack([session.run(chips[i:i + ONNX_BATCH], outputs)
                           for i in range(0, len(chips), ONNX_BATCH)])
 
-    def embed_and_cut(self, image: np.ndarray, boxes: list[Box], align_padding: float
+    def embed_and_cut(self, image: np.ndarray, boxes: list[Box], align_padding: float,
+                      outputs: tuple[str, ...] = EMBEDDING
                       ) -> tuple[np.ndarray, list[np.ndarray]]:
         """The boxes' embeddings and the 100x100 aligned BGR faces an eigen-face model reads.
 
@@ -78,23 +83,27 @@ class Embedder:
         """
         chips, faces = default_aligner().chip_sets(
             image, boxes, [(CHIP_SIZE, CHIP_PADDING), (FACE_SIZE, align_padding)])
-        return self.embed_chips(chips), [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in faces]
+        return (self.embed_chips(chips, outputs),
+                [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in faces])
 
-    def embed(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    def embed(self, image: np.ndarray, boxes: list[Box], outputs: tuple[str, ...] = EMBEDDING
+              ) -> np.ndarray:
         """Align each box's face by its 5 landmarks and embed it.
 
         Parameters
         ----------
         image : ndarray of shape (H, W, 3) BGR or (H, W) grayscale, uint8
         boxes : list of Box in original-image pixels (Haar or dlib boxes)
+        outputs : network outputs to give, side by side (the 128-d embedding by default)
 
         Returns
         -------
-        ndarray of shape (len(boxes), 128), float32, rows of unit-ish length.
+        ndarray of shape (len(boxes), width(outputs)), float32.
         """
         if not boxes:
-            return np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
-        return self.embed_chips(self.chips(image, boxes))
+            return np.empty((0, width(outputs)), dtype=np.float32)
+        return self.embed_chips(self.chips(image, boxes), outputs)
+
 
 
 def resnet_weights() -> ResNetWeights:
@@ -122,10 +131,10 @@ def default_embedder() -> Embedder:
     return Embedder()
 
 
-def embed_crops(crops: list[np.ndarray]) -> np.ndarray:
-    """Embed face crops, each taken as one face filling the crop: ``(n, 128)`` float32."""
+def embed_crops(crops: list[np.ndarray], outputs: tuple[str, ...] = EMBEDDING) -> np.ndarray:
+    """Embed face crops, each taken as one face filling the crop: ``(n, width)`` float32."""
     emb = default_embedder()
     if not crops:
-        return np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
+        return np.empty((0, width(outputs)), dtype=np.float32)
     return emb.embed_chips(np.concatenate(
-        [emb.chips(c, [Box(0, 0, c.shape[1], c.shape[0])]) for c in crops]))
+        [emb.chips(c, [Box(0, 0, c.shape[1], c.shape[0])]) for c in crops]), outputs)

@@ -9,8 +9,8 @@ so the overhead is most of the classification time.
 :func:`compile_pipeline` reads the fitted parameters of the two pipelines
 facegender builds (:func:`~facegender.model.build_pipeline` and
 :func:`~facegender.model.build_embedding_pipeline`) and returns a function
-giving the same probabilities (equal to 1e-9; tests compare them on real
-crops). Any other pipeline gets ``None`` and is used through scikit-learn as
+giving the same probabilities (equal to 1e-7; tests compare them on real
+faces). Any other pipeline gets ``None`` and is used through scikit-learn as
 before, so a model saved by an older or newer version never gets a wrong
 shortcut.
 """

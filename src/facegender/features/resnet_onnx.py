@@ -8,6 +8,12 @@ with dlib's wiring written out in :func:`build_model`: each shape is known for a
 150x150 chip, so dlib's ``add_prev`` of two tensors of different sizes becomes a
 zero ``Pad`` of the smaller one. Same vectors as dlib's own within 1e-4
 (``tests/features/test_resnet.py``).
+
+Besides the 128-d embedding the graph gives inner layers, pooled (:data:`OUTPUTS`): the
+embedding was trained to tell people apart, and its last projection throws away some of
+what tells a face's gender and age. A classifier on the 256 values it projects from was
+more accurate on the validation parts and across sources (issue 18,
+reports/experiments.md); the same forward pass gives them all.
 """
 
 from __future__ import annotations
@@ -18,9 +24,26 @@ import numpy as np
 
 from .resnet import BLOCKS, CHIP, ResNetWeights
 
+OUTPUTS: dict[str, int] = {"embedding": 128, "level4_mean": 256, "level3_mean": 256,
+                           "level2_grid2x2": 512}
+"""The graph's outputs and their widths: the 128-d embedding; the mean over the face of
+the 256 channels after the last group of residual blocks (the embedding is a linear
+projection of it); the same after the fourth group (9x9 there); the 128 channels after the
+third group (18x18) averaged over each quarter of the face (2x2 cells, channel-major)."""
+
+
+def width(outputs: tuple[str, ...]) -> int:
+    """Row width of the :data:`OUTPUTS` named, side by side; ValueError for an unknown one."""
+    unknown = [o for o in outputs if o not in OUTPUTS]
+    if unknown or not outputs:
+        raise ValueError(f"unknown network outputs {unknown or list(outputs)}; "
+                         f"known: {list(OUTPUTS)}")
+    return sum(OUTPUTS[o] for o in outputs)
+
 
 def build_model(weights: ResNetWeights) -> bytes:
-    """The serialized ONNX model: (N, 150, 150, 3) uint8 RGB chips in, (N, 128) float32 out."""
+    """The serialized ONNX model: (N, 150, 150, 3) uint8 RGB chips in, one float32
+    ``(N, width)`` tensor out per :data:`OUTPUTS` entry."""
     from onnx import TensorProto, helper, numpy_helper
 
     inits: list[Any] = []
@@ -78,20 +101,30 @@ def build_model(weights: ResNetWeights) -> bytes:
                   max(yshape[2], sshape[2]))
             x = node("Relu", [node("Add", [pad_to(y, yshape, to), pad_to(skip, sshape, to)])])
             shape = to
-    x = node("Flatten", [node("GlobalAveragePool", [x])])
-    nodes.append(helper.make_node("MatMul", [x, const(weights.fc.astype(np.float32), "fc")],
+        if level == 2:  # 18x18: two 9x9 cells a side
+            cell = [shape[1] // 2, shape[2] // 2]
+            nodes.append(helper.make_node("Flatten", [node("AveragePool", [x], kernel_shape=cell,
+                                                           strides=cell)], ["level2_grid2x2"]))
+        if level == 3:
+            nodes.append(helper.make_node("Flatten", [node("GlobalAveragePool", [x])],
+                                          ["level3_mean"]))
+    nodes.append(helper.make_node("Flatten", [node("GlobalAveragePool", [x])], ["level4_mean"]))
+    nodes.append(helper.make_node("MatMul", ["level4_mean",
+                                             const(weights.fc.astype(np.float32), "fc")],
                                   ["embedding"]))
     graph = helper.make_graph(
         nodes, "dlib_face_resnet",
         [helper.make_tensor_value_info("chips", TensorProto.UINT8, ["n", CHIP, CHIP, 3])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["n", 128])], inits)
+        [helper.make_tensor_value_info(k, TensorProto.FLOAT, ["n", v]) for k, v in OUTPUTS.items()],
+        inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return bytes(model.SerializeToString())
 
 
 class OnnxResNet:
-    """An onnxruntime session of :func:`build_model`; ``embed(chips) -> (N, 128)``.
+    """An onnxruntime session of :func:`build_model`; ``embed(chips) -> (N, 128)``,
+    ``run(chips, outputs)`` for the inner layers.
 
     One session serves every thread (onnxruntime's ``run`` is thread-safe);
     ``threads`` caps its intra-op pool (0: onnxruntime's default, one per core).
@@ -108,7 +141,13 @@ class OnnxResNet:
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
         """128-d embeddings of (N, 150, 150, 3) RGB uint8 chips, float32."""
+        return self.run(chips, ("embedding",))
+
+    def run(self, chips: np.ndarray, outputs: tuple[str, ...]) -> np.ndarray:
+        """The named :data:`OUTPUTS` of (N, 150, 150, 3) RGB uint8 chips, side by side:
+        ``(N, sum of their widths)`` float32."""
         if chips.ndim != 4 or chips.shape[1:] != (CHIP, CHIP, 3):
             raise ValueError(f"expected (N, {CHIP}, {CHIP}, 3) RGB chips, got {chips.shape}")
-        out = self._session.run(["embedding"], {"chips": np.ascontiguousarray(chips, np.uint8)})
-        return np.asarray(out[0], dtype=np.float32)
+        width(outputs)
+        out = self._session.run(list(outputs), {"chips": np.ascontiguousarray(chips, np.uint8)})
+        return np.hstack([np.asarray(o, dtype=np.float32) for o in out])

@@ -149,8 +149,10 @@ def choose_threshold(
     return best[0], best[1]
 
 
-def confident_answers(y: np.ndarray, p_male: np.ndarray, threshold: float) -> dict[str, float]:
-    """Share left uncertain under ``threshold`` and the accuracy of the confident rest."""
+def confident_answers(y: np.ndarray, p_male: np.ndarray, threshold: float | np.ndarray
+                      ) -> dict[str, float]:
+    """Share left uncertain under ``threshold`` (one for all, or one per face) and the
+    accuracy of the confident rest."""
     confident = np.maximum(p_male, 1 - p_male) >= threshold
     accuracy = float(((p_male[confident] >= 0.5).astype(int) == y[confident]).mean()) \
         if confident.any() else float("nan")

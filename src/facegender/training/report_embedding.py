@@ -23,9 +23,7 @@ def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]
     td = man["training_data"]
     md = [
         f"# Training report: {man['name']} {man['version']}", "",
-        "dlib HOG detector (Haar, then dlib's CNN, when it finds nothing) -> 5-point "
-        "alignment -> dlib's 128-d ResNet embedding -> StandardScaler -> RBF SVM with "
-        "sigmoid calibration.", "",
+        f"{_pipeline_line(man)}", "",
         f"Trained on `{td['source']}` plus {td['extra_sources'] or 'nothing else'}, seed "
         f"{man['seed']}, in {man['train_seconds']} s; {td['note']}.", "",
         "| source | photos | faces | train | validation | test (kept aside) |",
@@ -37,6 +35,7 @@ def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]
         f"{man['cv_balanced_accuracy']:.3f}): `{json.dumps(man['hyperparameters'])}`.", "",
         f"Uncertain threshold (chosen on validation for >= 0.97 accuracy of confident "
         f"answers): confidence < {man['uncertain_threshold']:.2f}.", "",
+        *_age_group_lines(man),
     ]
     if "test" in metrics:
         md += evaluation_section(f"Held-out test split of `{td['source']}`", metrics["test"],
@@ -45,3 +44,29 @@ def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]
     (out / "report.md").write_text("\n".join(md))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     return out
+
+
+def _pipeline_line(man: dict[str, Any]) -> str:
+    """One sentence naming the pipeline's stages as this manifest records them."""
+    detector = man.get("detector", {}).get("kind", "hog")
+    found = ("the BlazeFace finder's largest face" if detector == "blazeface" else
+             "dlib HOG detector (Haar, then dlib's CNN, when it finds nothing)")
+    outputs = (man.get("embedding") or {}).get("outputs", ["embedding"])
+    return (f"{found} -> 5-point alignment -> dlib's face ResNet, outputs "
+            f"{', '.join(f'`{o}`' for o in outputs)} -> StandardScaler -> RBF SVM with a "
+            "sigmoid learned on the validation part.")
+
+
+def _age_group_lines(man: dict[str, Any]) -> list[str]:
+    """The per-age-group thresholds, when the model has them, youngest first."""
+    groups = man.get("age_groups") or {}
+    if not groups.get("per_group"):
+        return []
+    rows = [(g, groups["per_group"][g]) for g in groups["labels"]]
+    return [f"Uncertain threshold per guessed age group (trained on "
+            f"{', '.join(groups['trained_on'])} ages; the guess is never shown; above 1: "
+            "never sure):", "",
+            "| age group | threshold | validation faces | left uncertain on validation |",
+            "|---|---|---|---|",
+            *(f"| {g} | {e['threshold']:.2f} | {e['validation_faces']} | "
+              f"{e.get('uncertain_share_validation', float('nan')):.1%} |" for g, e in rows), ""]

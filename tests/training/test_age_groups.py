@@ -1,0 +1,61 @@
+"""Age groups for the uncertain threshold: ages read from labels.csv, groups, thresholds."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from facegender.training.age_groups import (
+    GROUPS,
+    MIN_VALIDATION_FACES,
+    NEVER_SURE,
+    ages_of,
+    group_of,
+    thresholds_by_group,
+)
+from facegender.training.data import scan_labeled
+
+
+def test_ages_come_from_the_labels_file(shared_data: Path) -> None:
+    """UTKFace's labels.csv gives every photo its age; IMDB-WIKI's has none."""
+    utk = scan_labeled(shared_data / "utkface")
+    ages = ages_of(utk)
+    assert ages is not None and len(ages) == len(utk) and (ages >= 1).all()
+    with (shared_data / "utkface" / "labels.csv").open(newline="") as fh:
+        first = next(csv.DictReader(fh))
+    i = [p.relative_to(utk.root).as_posix() for p in utk.paths].index(first["path"])
+    assert ages[i] == int(first["age"])
+    assert ages_of(scan_labeled(shared_data / "imdbwiki")) is None
+
+
+def test_groups_cover_every_age() -> None:
+    ages = np.array([0, 2, 3, 12, 13, 19, 20, 116, -1])
+    assert group_of(ages).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, -1]
+    assert [g[0] for g in GROUPS] == ["0-2", "3-12", "13-19", "20+"]
+
+
+def test_each_group_gets_the_threshold_its_answers_need() -> None:
+    """Adults answered right when sure get a low threshold; children whose sure answers
+    are often wrong get a high one; babies answered at random are never sure; a group
+    with too few faces takes the strictest threshold of the others."""
+    rng = np.random.default_rng(0)
+    n = 200
+    p = rng.uniform(0.5, 1.0, 4 * n)
+    p_male = np.where(rng.random(4 * n) < 0.5, p, 1 - p)
+    y = (p_male >= 0.5).astype(int)
+    predicted = np.repeat([3, 1, 0, 2], n)
+    conf = np.maximum(p_male, 1 - p_male)
+    wrong = (predicted == 1) & (conf < 0.9) & (rng.random(4 * n) < 0.5)
+    y[wrong] = 1 - y[wrong]  # children: half the answers under 0.9 confidence are wrong
+    babies = predicted == 0
+    y[babies] = rng.integers(0, 2, babies.sum())  # babies: the answers are coin flips
+    predicted[3 * n + MIN_VALIDATION_FACES - 1:] = 3  # teens: too few to choose their own
+    table = thresholds_by_group(y, p_male, predicted)
+    assert table["20+"]["threshold"] == 0.5 and table["20+"]["uncertain_share_validation"] == 0
+    assert 0.85 <= table["3-12"]["threshold"] < 1
+    assert table["0-2"]["threshold"] == NEVER_SURE > 1
+    assert table["0-2"]["uncertain_share_validation"] == 1
+    assert table["13-19"]["validation_faces"] == MIN_VALIDATION_FACES - 1
+    assert table["13-19"]["threshold"] == NEVER_SURE
