@@ -58,7 +58,8 @@ def describe(model: GenderModel, image: np.ndarray) -> list[float]:
     (yaw, pitch), = head_pose(default_aligner().landmarks(image, boxes))
     chip = default_aligner().chips(image, boxes, 150, 0.25)[0]
     sharp = cv2.Laplacian(cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
-    return [float(model.predict_proba(rows)[0, 1]), float(model.thresholds(rows)[0]),
+    widths = np.array([boxes[0].w])
+    return [float(model.predict_proba(rows)[0, 1]), float(model.thresholds(rows, widths)[0]),
             float(yaw), float(pitch), float(boxes[0].w), float(sharp)]
 
 

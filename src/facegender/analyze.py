@@ -102,7 +102,7 @@ def analyze_image(
             rows = (np.stack([c.ravel() for c in crops]) if crops
                     else np.empty((0, 0), np.float32))
     t2 = time.perf_counter()
-    preds = model.predict(rows) if crops else []
+    preds = model.predict(rows, np.array([b.w for b in boxes])) if crops else []
     t3 = time.perf_counter()
     recon = None
     if reconstruct and crops:

@@ -166,24 +166,36 @@ class GenderModel:
         the model sets one per age group, :meth:`thresholds`)."""
         return float(self.manifest.get("uncertain_threshold", DEFAULT_UNCERTAIN_THRESHOLD))
 
-    def thresholds(self, rows: np.ndarray) -> np.ndarray:
-        """Each row's uncertain threshold: its age group's, or :attr:`threshold` for all."""
+    def thresholds(self, rows: np.ndarray, widths: np.ndarray | None = None) -> np.ndarray:
+        """Each row's uncertain threshold: its guessed age group's (or :attr:`threshold` for
+        all), raised to the small faces' one for faces narrower than the manifest's
+        ``small_faces.below_px`` (``widths``: the face boxes' widths in original pixels)."""
         by_group = self.manifest.get("uncertain_thresholds")
         labels = (self.manifest.get("age_groups") or {}).get("labels")
         if self.age_groups is None or not by_group or not labels or not len(rows):
-            return np.full(len(rows), self.threshold)
-        table = np.array([float(by_group[label]) for label in labels])  # the classes' order
-        return table[np.asarray(self.age_groups.predict(rows), dtype=np.int64)]
+            out = np.full(len(rows), self.threshold)
+        else:
+            table = np.array([float(by_group[label]) for label in labels])  # classes' order
+            out = table[np.asarray(self.age_groups.predict(rows), dtype=np.int64)]
+        small = self.manifest.get("small_faces")
+        if small and widths is not None and len(rows):
+            narrow = np.asarray(widths, dtype=np.float64) < float(small["below_px"])
+            out = np.where(narrow, np.maximum(out, float(small["threshold"])), out)
+        return out
 
-    def predict(self, rows: np.ndarray) -> list[Prediction]:
-        """Feature rows to one :class:`Prediction` each, uncertain by the row's threshold."""
+    def predict(self, rows: np.ndarray, widths: np.ndarray | None = None) -> list[Prediction]:
+        """Feature rows to one :class:`Prediction` each, uncertain by the row's threshold
+        (:meth:`thresholds`; pass the faces' ``widths`` so small faces get theirs)."""
         if not len(rows):
             return []
-        return self.predictions(self.predict_proba(rows), self.thresholds(rows))
+        return self.predictions(self.predict_proba(rows), self.thresholds(rows, widths))
 
     @property
     def pca(self) -> PCA | None:
-        """The PCA on pixels (the eigen faces), wherever the pipeline keeps it."""
+        """The PCA on pixels (the eigen faces), wherever the pipeline keeps it; None for an
+        embedding model (a PCA there projects network values, not pixels)."""
+        if self.features == "embedding":
+            return None
         step = self.pipeline.named_steps.get("features", self.pipeline.named_steps.get("pca"))
         if isinstance(step, FeatureUnion):
             step = dict(step.transformer_list).get("pca")
@@ -223,7 +235,8 @@ class GenderModel:
         aligns each crop as one face box filling it.
         """
         if self.features == "embedding":
-            return self.predict(embed_crops(crops, self.network_outputs))
+            return self.predict(embed_crops(crops, self.network_outputs),
+                                np.array([c.shape[1] for c in crops]))
         if self.align_padding is not None:
             crops = [face_images(c, [whole_image_box(c)], self.align_padding)[0] for c in crops]
         return self.predict(preprocess_batch(crops))

@@ -110,7 +110,7 @@ def aged_utk(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Pat
     ``labels.csv``: a second source whose ages train the age-group model."""
     import csv
 
-    from facegender.training.age_groups import GROUPS
+    from facegender.training.uncertainty import GROUPS
 
     root = tmp_path_factory.mktemp("aged-utk")
     with (shared_data / "utkface" / "labels.csv").open(newline="") as fh:

@@ -28,8 +28,11 @@ from .data import LabeledSet
 log = logging.getLogger(__name__)
 
 ALL_OUTPUTS: tuple[str, ...] = tuple(OUTPUTS)
-"""What the cache holds, in this column order."""
-_CACHE_VERSION = 2  # 2: the finder's faces and every network output (1: HOG, embedding)
+"""What the cache holds, in this column order; then the face's width (:data:`WIDTH`)."""
+ROW_SIZE = sum(OUTPUTS.values()) + 1
+WIDTH = ROW_SIZE - 1
+"""Column of the face box's width in original pixels: small faces get their own threshold."""
+_CACHE_VERSION = 3  # 3: + the face's width; 2: the finder's faces, every network output
 
 
 def columns(outputs: tuple[str, ...]) -> np.ndarray:
@@ -57,7 +60,7 @@ def _embed_paths(paths: list[Path], settings: FinderSettings) -> np.ndarray:
     from ..images import read_image
 
     finder, embedder = detector_from(settings), default_embedder()
-    out = np.full((len(paths), sum(OUTPUTS.values())), np.nan, dtype=np.float32)
+    out = np.full((len(paths), ROW_SIZE), np.nan, dtype=np.float32)
     for i, path in enumerate(paths):
         try:
             image = read_image(path)
@@ -65,15 +68,17 @@ def _embed_paths(paths: list[Path], settings: FinderSettings) -> np.ndarray:
             continue
         boxes = finder.detect(image)
         if boxes:
-            out[i] = embedder.embed(image, boxes[:1], ALL_OUTPUTS)[0]
+            out[i, :WIDTH] = embedder.embed(image, boxes[:1], ALL_OUTPUTS)[0]
+            out[i, WIDTH] = boxes[0].w
     return out
 
 
 def embed_folder(
     labeled: LabeledSet, settings: FinderSettings, *, workers: int = 2, progress: bool = False,
 ) -> np.ndarray:
-    """``(n, 896)`` float32 rows of a labeled folder (:data:`ALL_OUTPUTS`), NaN rows where
-    no face was found; cached. About 25 ms a photo on one core."""
+    """``(n, ROW_SIZE)`` float32 rows of a labeled folder (:data:`ALL_OUTPUTS`, then the
+    face's width), NaN rows where no face was found; cached. About 25 ms a photo on one
+    core."""
     from tqdm import tqdm
 
     cache = embeddings_cache(labeled, settings)
@@ -86,8 +91,7 @@ def embed_folder(
         parts = list(tqdm(pool.map(_embed_paths, chunks, [settings] * len(chunks)),
                           total=len(chunks), desc=f"embed {labeled.root.name}",
                           disable=not progress))
-    rows = (np.vstack(parts) if parts
-            else np.empty((0, sum(OUTPUTS.values())), np.float32))
+    rows = np.vstack(parts) if parts else np.empty((0, ROW_SIZE), np.float32)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, rows)
     return rows

@@ -28,11 +28,18 @@ from ..features import CHIP_PADDING, weights_sha256
 from ..features.resnet_onnx import width
 from ..model import GenderModel, build_embedding_pipeline
 from ..persist import save_model
-from .age_groups import GROUPS, ages_of, fit_age_groups, thresholds_by_group
 from .data import LabeledSet, scan_labeled
-from .embed_cache import columns, embed_folder
+from .embed_cache import WIDTH, columns, embed_folder
 from .evaluate import choose_threshold, classification_metrics, confident_answers
 from .train_eigenface import jsonable, split_indices, strip_curves
+from .uncertainty import (
+    GROUPS,
+    SMALL_FACE_PX,
+    ages_of,
+    fit_age_groups,
+    small_face_threshold,
+    thresholds_by_group,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +126,7 @@ def train_embedding(
         found, X, y, (tr, va, te) = _split_found(rows[:, columns(outputs)], labeled.labels, seed)
         ages = ages_of(labeled)
         parts[labeled.root.name] = {"X": X, "y": y, "tr": tr, "va": va, "te": te,
+                                    "widths": rows[found, WIDTH],
                                     "ages": None if ages is None else ages[found],
                                     "photos": len(labeled), "per_class": labeled.counts(),
                                     "sampled_per_class": per_class,
@@ -137,9 +145,9 @@ def train_embedding(
                                                  n_components))
     p_val = model.predict_proba(X_va)[:, 1]
     threshold, uncertain_share = choose_threshold(y_va, p_val)
-    by_group = _age_groups(model, parts, p_val, y_va, seed)
-    if by_group:
-        uncertain_share = confident_answers(y_va, p_val, model.thresholds(X_va))["uncertain_share"]
+    w_va = np.concatenate([p["widths"][p["va"]] for p in parts.values()])
+    by_group = _age_groups(model, parts, p_val, y_va, w_va, seed)
+    small = small_face_threshold(y_va, p_val, w_va)
     metrics = {"validation": classification_metrics(y_va, p_val, seed=seed)}
     for pname, p in parts.items():
         key = "test" if pname == main_name else f"test:{pname}"
@@ -172,6 +180,8 @@ def train_embedding(
                     "trained or tuned on",
         },
     }
+    if small:
+        model.manifest["small_faces"] = small
     if by_group:
         model.manifest["uncertain_thresholds"] = {k: v["threshold"] for k, v in by_group.items()}
         model.manifest["age_groups"] = {
@@ -180,11 +190,13 @@ def train_embedding(
             "trained_on": [n for n, p in parts.items() if p["ages"] is not None],
             "note": "a guessed age group only sets how sure an answer must be; it is never "
                     "shown. The single threshold is the adults' (20+)."}
-    for pname, p in parts.items():  # the test parts again, now with the per-group thresholds
+    model.manifest["uncertain_share_validation"] = confident_answers(
+        y_va, p_val, model.thresholds(X_va, w_va))["uncertain_share"]
+    for pname, p in parts.items():  # the test parts again, now with the per-face thresholds
         key = "test" if pname == main_name else f"test:{pname}"
         X_te = p["X"][p["te"]]
-        metrics[key].update(confident_answers(
-            p["y"][p["te"]], model.predict_proba(X_te)[:, 1], model.thresholds(X_te)))
+        metrics[key].update(confident_answers(p["y"][p["te"]], model.predict_proba(X_te)[:, 1],
+                                              model.thresholds(X_te, p["widths"][p["te"]])))
     for folder in external or []:
         from .assess import evaluate_folder
 
@@ -225,9 +237,11 @@ def _fit_calibrated(X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.n
 
 
 def _age_groups(model: GenderModel, parts: dict[str, dict[str, Any]], p_val: np.ndarray,
-                y_va: np.ndarray, seed: int) -> dict[str, dict[str, Any]] | None:
+                y_va: np.ndarray, w_va: np.ndarray, seed: int
+                ) -> dict[str, dict[str, Any]] | None:
     """Fit the age-group model on the training faces with known ages and choose each
-    group's threshold on the whole validation part; None when no source has ages."""
+    group's threshold on the validation faces that are not small (those get their own,
+    :func:`.uncertainty.small_face_threshold`); None when no source has ages."""
     aged = [p for p in parts.values() if p["ages"] is not None]
     if not aged:
         return None
@@ -239,7 +253,8 @@ def _age_groups(model: GenderModel, parts: dict[str, dict[str, Any]], p_val: np.
         log.warning("no age groups: %s", exc)
         return None
     X_va, _ = _stack(parts, "va")
-    return thresholds_by_group(y_va, p_val, model.age_groups.predict(X_va))
+    big = w_va >= SMALL_FACE_PX
+    return thresholds_by_group(y_va[big], p_val[big], model.age_groups.predict(X_va[big]))
 
 
 def _test_metrics(model: GenderModel, X: np.ndarray, y: np.ndarray, seed: int

@@ -1,4 +1,4 @@
-"""Age groups for the uncertain threshold: ages read from labels.csv, groups, thresholds."""
+"""Honest uncertainty: ages from labels.csv, age groups, per-group and small-face thresholds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facegender.training.age_groups import (
+from facegender.training.data import scan_labeled
+from facegender.training.uncertainty import (
+    FLOOR,
     GROUPS,
     MIN_VALIDATION_FACES,
     NEVER_SURE,
@@ -15,7 +17,6 @@ from facegender.training.age_groups import (
     group_of,
     thresholds_by_group,
 )
-from facegender.training.data import scan_labeled
 
 
 def test_ages_come_from_the_labels_file(shared_data: Path) -> None:
@@ -53,9 +54,47 @@ def test_each_group_gets_the_threshold_its_answers_need() -> None:
     y[babies] = rng.integers(0, 2, babies.sum())  # babies: the answers are coin flips
     predicted[3 * n + MIN_VALIDATION_FACES - 1:] = 3  # teens: too few to choose their own
     table = thresholds_by_group(y, p_male, predicted)
-    assert table["20+"]["threshold"] == 0.5 and table["20+"]["uncertain_share_validation"] == 0
+    assert table["20+"]["threshold"] == FLOOR  # right when sure, yet never under the floor
+    assert 0.4 < table["20+"]["uncertain_share_validation"] < 0.6
     assert 0.85 <= table["3-12"]["threshold"] < 1
     assert table["0-2"]["threshold"] == NEVER_SURE > 1
     assert table["0-2"]["uncertain_share_validation"] == 1
     assert table["13-19"]["validation_faces"] == MIN_VALIDATION_FACES - 1
     assert table["13-19"]["threshold"] == NEVER_SURE
+
+
+def test_small_faces_get_their_own_threshold() -> None:
+    """Small faces whose sure answers are often wrong need more confidence than the rest;
+    too few small faces choose nothing."""
+    from facegender.training.uncertainty import SMALL_FACE_PX, small_face_threshold
+
+    rng = np.random.default_rng(1)
+    n = 400
+    p = rng.uniform(0.5, 1.0, n)
+    p_male = np.where(rng.random(n) < 0.5, p, 1 - p)
+    y = (p_male >= 0.5).astype(int)
+    widths = np.where(np.arange(n) < n // 2, SMALL_FACE_PX - 30, SMALL_FACE_PX + 100)
+    wrong = (widths < SMALL_FACE_PX) & (np.maximum(p_male, 1 - p_male) < 0.85) & (
+        rng.random(n) < 0.4)
+    y[wrong] = 1 - y[wrong]
+    small = small_face_threshold(y, p_male, widths)
+    assert small is not None and small["below_px"] == SMALL_FACE_PX
+    assert 0.8 <= small["threshold"] < 1 and small["validation_faces"] == n // 2
+    assert small_face_threshold(y, p_male, np.full(n, SMALL_FACE_PX)) is None
+
+
+def test_the_shipped_model_asks_more_of_small_faces(astronaut: np.ndarray) -> None:
+    """The same face's rows: its age group's threshold when large, the small faces' one
+    (never lower) when its box is under the manifest's width."""
+    from facegender.detection import face_finder
+    from facegender.features import default_embedder
+    from facegender.persist import load_model
+
+    model = load_model("embedding")
+    small = model.manifest["small_faces"]
+    rows = default_embedder().embed(astronaut, face_finder().detect(astronaut)[:1],
+                                    model.network_outputs)
+    large = model.thresholds(rows, np.array([small["below_px"] + 100]))[0]
+    assert large == model.thresholds(rows)[0]
+    narrow = model.thresholds(rows, np.array([small["below_px"] - 1]))[0]
+    assert narrow == max(large, small["threshold"]) > model.threshold

@@ -1,5 +1,7 @@
-"""Age groups for honest uncertainty: a child's gender is far harder to tell from a face.
+"""Honest uncertainty: a stricter threshold where answers are known to be less reliable.
 
+Two such cases, both measured on the validation part. Children: a child's gender is far
+harder to tell from a face.
 On the UTKFace validation part one confidence threshold for every face left the
 model's confident answers 0.72-0.87 accurate for children under 10 while adults' were
 0.99 (reports/experiments.md). So the embedding model also guesses an age group from
@@ -7,6 +9,9 @@ the same network features (a logistic regression trained on the faces whose age 
 known: UTKFace's ``labels.csv``) and each group gets its own uncertain threshold,
 chosen on the validation part like the single one was. The guess is never shown as an
 answer; it only decides how sure the gender answer must be before it is given.
+Small faces: faces under :data:`SMALL_FACE_PX` wide (low-resolution photos, faces far
+away) had sure answers 0.93 right on validation against 0.98 for the others, so they get
+their own threshold, which a face's age-group threshold never undercuts.
 Pure functions on arrays, plus the ``labels.csv`` reader.
 """
 
@@ -31,6 +36,12 @@ were 0.76 right for babies, 0.92 for ages 3-9."""
 NEVER_SURE = 1.01
 """The threshold of a group whose sure answers reach the target at no threshold on the
 validation part: every answer for it is uncertain (confidence never exceeds 1)."""
+SMALL_FACE_PX = 80
+"""Faces narrower than this (box width in original pixels) count as small."""
+FLOOR = 0.75
+"""No threshold is lower: a calibrated answer under 0.75 is wrong one time in four or more,
+so it is uncertain whatever its group's record on validation (which alone chose 0.50 for
+adults' normal-sized faces, leaving no adult answer uncertain)."""
 MIN_SURE_FACES = 10
 """A threshold must leave at least this many sure validation answers to count as reaching
 the target (fewer prove nothing)."""
@@ -82,7 +93,7 @@ def thresholds_by_group(
 ) -> dict[str, dict[str, Any]]:
     """Each predicted group's uncertain threshold, chosen on validation faces.
 
-    Within the group, the lowest threshold (0.50, 0.51, ...) whose sure answers, at least
+    Within the group, the lowest threshold (:data:`FLOOR`, +0.01, ...) whose sure answers, at least
     :data:`MIN_SURE_FACES` of them, reach ``target_accuracy``; :data:`NEVER_SURE` when none
     does (unlike the single threshold, which then keeps the best fifth of the answers: a
     group where the model cannot be trusted is told so). A group with fewer than
@@ -105,13 +116,27 @@ def thresholds_by_group(
 
 
 def _lowest_reaching(y: np.ndarray, p_male: np.ndarray, target: float) -> float:
-    """The lowest threshold whose sure answers (>= :data:`MIN_SURE_FACES`) reach ``target``."""
+    """The lowest threshold from :data:`FLOOR` up whose sure answers (>= :data:`MIN_SURE_FACES`)
+    reach ``target``."""
     conf = np.maximum(p_male, 1 - p_male)
     right = (p_male >= 0.5) == (y == 1)
-    for t in np.round(np.arange(0.5, 1.0, 0.01), 2):
+    for t in np.round(np.arange(FLOOR, 1.0, 0.01), 2):
         sure = conf >= t
         if sure.sum() < MIN_SURE_FACES:
             break
         if right[sure].mean() >= target:
             return float(t)
     return NEVER_SURE
+
+
+def small_face_threshold(y: np.ndarray, p_male: np.ndarray, widths: np.ndarray,
+                         target_accuracy: float = 0.97) -> dict[str, Any] | None:
+    """The small faces' threshold, chosen on the validation faces under
+    :data:`SMALL_FACE_PX` wide; None when there are fewer than :data:`MIN_VALIDATION_FACES`."""
+    small = widths < SMALL_FACE_PX
+    if small.sum() < MIN_VALIDATION_FACES:
+        return None
+    t = _lowest_reaching(y[small], p_male[small], target_accuracy)
+    sure = np.maximum(p_male[small], 1 - p_male[small]) >= t
+    return {"below_px": SMALL_FACE_PX, "threshold": t, "validation_faces": int(small.sum()),
+            "uncertain_share_validation": float(1 - sure.mean())}
