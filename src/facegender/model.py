@@ -22,6 +22,7 @@ from sklearn.svm import SVC
 from .features import (
     FACE_SIZE,
     HogFeatures,
+    compile_groups,
     compile_pipeline,
     embed_crops,
     face_images,
@@ -134,6 +135,7 @@ class GenderModel:
     (``uncertain_thresholds[label]``). Faces
     that look like children get a stricter one: their gender is far harder to tell."""
     _fast: Any = field(default=None, init=False, repr=False, compare=False)
+    _fast_groups: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -176,7 +178,9 @@ class GenderModel:
             out = np.full(len(rows), self.threshold)
         else:
             table = np.array([float(by_group[label]) for label in labels])  # classes' order
-            out = table[np.asarray(self.age_groups.predict(rows), dtype=np.int64)]
+            if self._fast_groups is None:
+                self._fast_groups = compile_groups(self.age_groups) or self.age_groups.predict
+            out = table[np.asarray(self._fast_groups(rows), dtype=np.int64)]
         small = self.manifest.get("small_faces")
         if small and widths is not None and len(rows):
             narrow = np.asarray(widths, dtype=np.float64) < float(small["below_px"])

@@ -85,6 +85,13 @@ def test_embedding_head_compiled_equals_sklearn(shared_data) -> None:
     fast = compile_pipeline(model.pipeline)
     assert fast is not None
     np.testing.assert_allclose(fast(rows), model.pipeline.predict_proba(rows), atol=1e-7)
+    # the age groups that set each face's uncertain threshold: the same classes as sklearn
+    from facegender.features import compile_groups
+
+    groups = compile_groups(model.age_groups)
+    assert groups is not None
+    np.testing.assert_array_equal(groups(rows), model.age_groups.predict(rows))
+    assert compile_groups(model.pipeline) is None  # not a scaler + logistic regression
 
 
 def test_unknown_pipelines_are_left_to_sklearn(face_rows) -> None:

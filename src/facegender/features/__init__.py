@@ -15,7 +15,7 @@ from .embedding import (
     embed_crops,
     weights_sha256,
 )
-from .fast import compile_pipeline
+from .fast import compile_groups, compile_pipeline
 from .hog import HogFeatures
 from .preprocess import (
     ALIGN_PADDING,
@@ -37,6 +37,7 @@ __all__ = [
     "FACE_SIZE",
     "Embedder",
     "HogFeatures",
+    "compile_groups",
     "compile_pipeline",
     "crop_face",
     "default_embedder",

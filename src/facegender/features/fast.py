@@ -115,3 +115,24 @@ def compile_pipeline(pipeline: Any) -> Transform | None:
         return head(np.asarray(features(np.asarray(rows, dtype=np.float64)), dtype=np.float64))
 
     return predict_proba
+
+
+def compile_groups(pipeline: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A fast ``predict`` (class indices) for a fitted StandardScaler -> LogisticRegression
+    pipeline (the embedding model's age groups), else None: 0.05 instead of ~0.4 ms a face."""
+    from sklearn.linear_model import LogisticRegression
+
+    if (not isinstance(pipeline, Pipeline) or len(pipeline.steps) != 2
+            or not isinstance(pipeline.steps[1][1], LogisticRegression)):
+        return None
+    scale, clf = _feature_step(pipeline.steps[0][1]), pipeline.steps[1][1]
+    if scale is None or len(clf.classes_) < 3:  # multinomial: one row of weights per class
+        return None
+    coef, intercept = np.asarray(clf.coef_, np.float64).T, np.asarray(clf.intercept_, np.float64)
+    classes = np.asarray(clf.classes_)
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        scores = scale(np.asarray(rows, dtype=np.float64)) @ coef + intercept
+        return classes[np.argmax(scores, axis=1)]
+
+    return predict
