@@ -154,16 +154,16 @@ def per_photo(runners: dict[str, Any], items: list[tuple[str, bytes]]) -> dict[s
 
 
 def classify_only(model: GenderModel, repeats: int) -> dict[str, float]:
-    """ms per face of ``predict_proba`` alone on batches of 1 and 20 preprocessed faces."""
-    width = 10000 if model.features != "embedding" else 128
-    rows = np.random.default_rng(0).random((20, width), dtype=np.float32)
+    """ms per face of ``predict`` alone (probabilities and each face's uncertain threshold)
+    on batches of 1 and 20 rows of the model's width."""
+    rows = np.random.default_rng(0).random((20, model.pipeline.n_features_in_), dtype=np.float32)
     out = {}
     for batch in (1, 20):
-        model.predict_proba(rows[:batch])
+        model.predict(rows[:batch])
         times = []
         for _ in range(max(repeats * 3, 20)):
             t0 = time.perf_counter()
-            model.predict_proba(rows[:batch])
+            model.predict(rows[:batch])
             times.append((time.perf_counter() - t0) * 1e3 / batch)
         out[f"batch_{batch}"] = float(np.median(times))
     return out
