@@ -45,7 +45,7 @@ check: lint test
 
 ## Rebuild both shipped models from ../shared/data: the default (embedding: IMDB-WIKI and
 ## UTKFace, all photos; an uncertain threshold per age group from UTKFace's ages) and the
-## explainable eigenface (IMDB-WIKI).
+## explainable eigenface (IMDB-WIKI and UTKFace).
 ## eigenface: ~3 min from cold on 2 cores, plus its external checks; embedding: most of
 ## its time is embedding the photos (cached after). Crops and embeddings are cached; each keeps a seeded
 ## test part aside and measures pixabay-external.
@@ -54,8 +54,8 @@ train: $(STAMP)
 	  --extra ../shared/data/utkface --out src/facegender/models/embedding --seed 0 \
 	  --external ../shared/data/pixabay-external
 	rm -rf reports/embedding && cp -r src/facegender/models/embedding/report reports/embedding
-	$(BIN)/facegender train --data ../shared/data/imdbwiki --out src/facegender/models/eigenface \
-	  --seed 0 --external ../shared/data/utkface --external ../shared/data/pixabay-external
+	$(BIN)/facegender train --data ../shared/data/imdbwiki --extra ../shared/data/utkface \
+	  --out src/facegender/models/eigenface --seed 0 --external ../shared/data/pixabay-external
 	rm -rf reports/training && cp -r src/facegender/models/eigenface/report reports/training
 
 ## Every benchmark into benchmarks/results/ and the model card's crops (about 60 min on 2
