@@ -4,9 +4,9 @@ the served finder's largest face -> 5-point alignment -> the face network's rows
 (:mod:`.embed_cache`, cached) -> seeded stratified split (train / validation / test)
 of each source -> grid search of StandardScaler + RBF SVM on train, on the network
 outputs chosen (:data:`DEFAULT_OUTPUTS`) -> one fit on train, its sigmoid learned on
-validation -> an age-group model on the faces with known ages and an uncertain
-threshold per age group, on validation (:mod:`.age_groups`) -> metrics on the untouched
-test parts -> skops + manifest -> report. Extra labeled folders (``extra``) are split
+validation -> an age-group model on the faces with known ages, and uncertain thresholds
+per age group and for small faces, on validation (:mod:`.uncertainty`) -> metrics on the
+untouched test parts -> skops + manifest -> report. Extra labeled folders (``extra``) are split
 the same way: their train and validation parts join the training, their test part is
 measured on its own and never trained on.
 """
