@@ -46,7 +46,7 @@ check: lint test
 ## Rebuild both shipped models from ../shared/data: the default (embedding: IMDB-WIKI and
 ## UTKFace, all photos; an uncertain threshold per age group from UTKFace's ages) and the
 ## explainable eigenface (IMDB-WIKI and UTKFace).
-## eigenface: ~3 min from cold on 2 cores, plus its external checks; embedding: most of
+## eigenface: ~3.5 min from the crop cache on 2 cores, plus its external check; embedding: most of
 ## its time is embedding the photos (cached after). Crops and embeddings are cached; each keeps a seeded
 ## test part aside and measures pixabay-external.
 train: $(STAMP)
