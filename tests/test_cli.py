@@ -46,7 +46,9 @@ def test_analyze_json(runner, photo_dir, tiny_model_dir) -> None:
     assert out["image"] == {"width": 512, "height": 512}
     assert len(out["faces"]) == 1
     face = out["faces"][0]
-    assert set(face) == {"box", "gender", "confidence", "probabilities", "uncertain"}
+    assert set(face) == {"box", "gender", "confidence", "probabilities", "uncertain",
+                         "uncertain_below"}
+    assert face["uncertain"] == (face["confidence"] < face["uncertain_below"])
     assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
 
 

@@ -229,7 +229,8 @@ class GenderModel:
         for (p_f, p_m), limit in zip(proba, limits, strict=True):
             gender = GENDERS[int(p_m > p_f)]
             uncertain = bool(max(p_f, p_m) < limit)
-            out.append(Prediction(gender, float(p_f), float(p_m), uncertain))
+            out.append(Prediction(gender, float(p_f), float(p_m), uncertain,
+                                  None if thresholds is None else float(limit)))
         return out
 
     def classify_crops(self, crops: list[np.ndarray]) -> list[Prediction]:

@@ -76,6 +76,9 @@ class Prediction:
     p_female: float
     p_male: float
     uncertain: bool
+    threshold: float | None = None
+    """The confidence this face needed to be sure (its age group's, or the small faces'),
+    where the model sets one per face; above 1: never sure. In the API as ``uncertain_below``."""
 
     @property
     def confidence(self) -> float:
@@ -88,6 +91,7 @@ class Prediction:
             "confidence": round(self.confidence, 4),
             "probabilities": {"female": round(self.p_female, 4), "male": round(self.p_male, 4)},
             "uncertain": self.uncertain,
+            **({} if self.threshold is None else {"uncertain_below": round(self.threshold, 4)}),
         }
 
 

@@ -253,3 +253,20 @@ def test_model_selectable_by_name(tiny_model, two_faces_jpeg) -> None:
     assert c.get("/api/v1/model?model=embedding").get_json()["features"] == "embedding"
     bad = c.post("/api/v1/analyze?model=nope", data=two_faces_jpeg, content_type="image/jpeg")
     assert bad.status_code == 400 and "available" in bad.get_json()["error"]["message"]
+
+
+def test_each_face_says_what_confidence_it_needed(shared_data, astronaut_png) -> None:
+    """With the shipped default model: a baby's face is never sure, however confident the
+    model is (here 0.96); an adult's large face needs the adults' threshold. The API says
+    which bar each face had to clear."""
+    from facegender.persist import load_model
+
+    client = create_app({"MODEL": load_model(), "RATELIMIT_ENABLED": False,
+                         "SECRET_KEY": "test-secret"}).test_client()
+    baby = (shared_data / "utkface/male/1_0_0_20161219154956869.jpg.chip.jpg").read_bytes()
+    face = client.post("/api/v1/analyze", data=_multipart(baby)).get_json()["faces"][0]
+    assert face["confidence"] > 0.9 and face["uncertain"] and face["uncertain_below"] > 1
+    adult = client.post("/api/v1/analyze", data=astronaut_png,
+                        content_type="image/png").get_json()["faces"][0]
+    assert adult["uncertain_below"] <= 0.8 and adult["uncertain"] is False
+    assert adult["confidence"] >= adult["uncertain_below"]

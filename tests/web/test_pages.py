@@ -166,3 +166,19 @@ def test_model_page_describes_the_model_shown(tiny_model_dir) -> None:
     assert "100×100 chip, eyes level" in eig and "cut as a square" not in eig  # aligned
     for page in (emb, eig):  # served with the finder, trained on dlib's boxes
         assert "BlazeFace" in page and "face check" in page and "HOG face detector" not in page
+
+
+def test_result_page_says_why_a_face_is_uncertain(shared_data) -> None:
+    """With the shipped default model a baby's confident answer is marked uncertain, and the
+    badge says the model is never sure of such a face (not the adults' threshold)."""
+    from facegender.persist import load_model
+    from facegender.web import create_app
+
+    client = create_app({"MODEL": load_model(), "RATELIMIT_ENABLED": False,
+                         "SECRET_KEY": "test-secret"}).test_client()
+    baby = (shared_data / "utkface/male/1_0_0_20161219154956869.jpg.chip.jpg").read_bytes()
+    r = client.post("/analyze", data={"csrf_token": _csrf(client),
+                                      "photos": [(io.BytesIO(baby), "baby.jpg")]})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and '">uncertain</span>' in html
+    assert "never sure of a face like this one" in html

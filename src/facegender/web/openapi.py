@@ -50,6 +50,10 @@ SCHEMAS: dict[str, Any] = {
                 "male": {"type": "number", "minimum": 0, "maximum": 1}}},
             "uncertain": {"type": "boolean",
                           "description": "confidence below the model's validated threshold"},
+            "uncertain_below": {"type": "number", "minimum": 0.5,
+                                "description": "the confidence this face needed to be sure, "
+                                "where the model sets it per face (by guessed age group, "
+                                "stricter for small faces); above 1: never sure"},
             "crop_png": {"type": ["string", "null"], "contentEncoding": "base64",
                          "description": "with include_crops: the 100x100 grayscale model input"},
             "reconstruction_png": {"type": ["string", "null"], "contentEncoding": "base64",
