@@ -42,7 +42,10 @@ from facegender.images import read_image
 
 PREDICTIONS = Path("/tmp/facegender-bench/predictions.json")
 SETS = ("utkface held-out test part of embedding (end to end)",
+        "utkface held-out test part of eigenface (its crops)",
         "pixabay-external (end to end; never trained or tuned on)")
+"""Where the errors are looked for: each set the model answered on (``eigenface`` has its own
+UTKFace part since it trains on UTKFace too)."""
 #: Picked by eye from the contact sheet of the eigen-face model's pixabay errors
 #: (``--sheet``, 2026-12-02): faces turned to the side, and faces behind dark glasses
 #: or a hand.
@@ -57,7 +60,9 @@ def errors(store: dict[str, Any], model: str = "eigenface") -> list[dict[str, An
     """Every photo ``model`` got wrong on :data:`SETS`, with all answers on it."""
     out = []
     for title in SETS:
-        s = store[title]
+        s = store.get(title)
+        if s is None or model not in s["p_male"]:
+            continue
         for i, (path, y) in enumerate(zip(s["photos"], s["labels"], strict=True)):
             p = s["p_male"][model][i]
             if p is None or (p >= 0.5) != (y == 1):
