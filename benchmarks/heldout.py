@@ -36,8 +36,6 @@ class HeldOut:
     photos: tuple[Path, ...]
     labels: np.ndarray
     p_male: np.ndarray
-    thresholds: np.ndarray | None = None
-    """Each face's uncertain threshold, where the model sets them per face."""
 
 
 def eigenface_test(model: GenderModel, folder: Path, seed: int = 0,
@@ -67,9 +65,11 @@ def eigenface_test(model: GenderModel, folder: Path, seed: int = 0,
     return HeldOut(photos, labeled.labels[te], model.predict_proba(rows)[:, 1])
 
 
-def embedding_test(model: GenderModel, folder: Path, seed: int = 0) -> HeldOut:
-    """The embedding model's test part of one training source, from its cached network rows;
-    ``p_male`` of each face, and its uncertain threshold in :attr:`HeldOut.thresholds`."""
+def embedding_parts(model: GenderModel, folder: Path, seed: int = 0
+                    ) -> tuple[list[Path], np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The faces of one of the embedding model's training sources as it split them: their
+    photos, labels, the network rows it reads (from its cache) and the train / validation /
+    test indices."""
     source = model.manifest["training_data"]["per_source"][folder.name]
     labeled = sample_per_class(scan_labeled(folder), source["sampled_per_class"], seed)
     if labeled.files_hash() != source["files_sha256"]:
@@ -81,7 +81,10 @@ def embedding_test(model: GenderModel, folder: Path, seed: int = 0) -> HeldOut:
     emb = rows_all[:, columns(model.network_outputs)]
     found = np.flatnonzero(~np.isnan(emb).any(axis=1))
     y = labeled.labels[found]
-    _, _, te = split_indices(y, seed)
-    photos = tuple(labeled.paths[found[i]] for i in te)
-    rows = emb[found[te]]
-    return HeldOut(photos, y[te], model.predict_proba(rows)[:, 1], model.thresholds(rows))
+    return ([labeled.paths[i] for i in found], y, emb[found], list(split_indices(y, seed)))
+
+
+def embedding_test(model: GenderModel, folder: Path, seed: int = 0) -> HeldOut:
+    """The embedding model's test part of one training source, from its cached network rows."""
+    photos, y, rows, (_, _, te) = embedding_parts(model, folder, seed)
+    return HeldOut(tuple(photos[i] for i in te), y[te], model.predict_proba(rows[te])[:, 1])

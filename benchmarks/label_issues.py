@@ -22,18 +22,14 @@ from pathlib import Path
 
 import numpy as np
 from common import DATA, ROOT
+from heldout import embedding_parts
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from facegender.detection.choice import finder_settings
 from facegender.persist import load_model
-from facegender.training.data import scan_labeled
-from facegender.training.embed_cache import columns, embed_folder
-from facegender.training.train_eigenface import split_indices
-from facegender.training.train_embedding import sample_per_class
 from facegender.types import GENDERS
 
 
@@ -46,16 +42,11 @@ def main() -> int:
     model = load_model("embedding")
     man = model.manifest
     rows, labels, paths = [], [], []
-    for name, source in man["training_data"]["per_source"].items():
-        labeled = sample_per_class(scan_labeled(DATA / name), source["sampled_per_class"],
-                                   man["seed"])
-        emb = embed_folder(labeled, finder_settings(man["detector"]), workers=2)
-        found = np.flatnonzero(~np.isnan(emb).any(axis=1))
-        y = labeled.labels[found]
-        tr, _, _ = split_indices(y, man["seed"])
-        rows.append(emb[found[tr]][:, columns(model.network_outputs)])
+    for name in man["training_data"]["per_source"]:
+        photos, y, emb, (tr, _, _) = embedding_parts(model, DATA / name, man["seed"])
+        rows.append(emb[tr])
         labels.append(y[tr])
-        paths += [labeled.paths[found[i]] for i in tr]
+        paths += [photos[i] for i in tr]
     X, y = np.vstack(rows), np.concatenate(labels)
     C = man["hyperparameters"]["svm__C"]
     clf = Pipeline([("scale", StandardScaler()), ("svm", CalibratedClassifierCV(

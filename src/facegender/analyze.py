@@ -146,7 +146,7 @@ def warm_up(model: GenderModel, detector: Detector | None = None,
     else:
         det.detect(blank)
     box = [Box(16, 16, 64, 64)]
-    model.predict_proba(face_features(blank, box, model))
+    model.predict(face_features(blank, box, model), np.array([box[0].w]))
     if explainer is not None:
         explainer.reconstruct(face_features(blank, box, explainer))
     return (time.perf_counter() - t0) * 1e3

@@ -68,28 +68,42 @@ def build_pipeline(
 
 
 def build_embedding_pipeline(
-    C: float = 1.0, gamma: float | str = "scale", seed: int = 0, calibrate: bool = True,
-    calibration_cv: Any = 5, n_components: int | None = None,
+    C: float = 1.0, gamma: float | str = "scale", seed: int = 0,
+    n_components: int | None = None,
 ) -> Pipeline:
-    """The embedding model's pipeline: network rows -> StandardScaler [-> PCA] -> SVM.
+    """The embedding model's pipeline, uncalibrated: network rows -> StandardScaler [-> PCA]
+    -> SVM.
 
     The network's dimensions have unequal spread, so scaling them lets one RBF ``gamma``
     fit all. ``n_components`` projects wide rows (the 768 columns of the inner layers)
     on their main axes first: the same validation accuracy with 300 of them, in 2.5x less
-    time and a third of the file (reports/experiments.md). The trainer fits it bare
-    (``calibrate=False``) and learns the sigmoid on held-out faces; ``calibrate=True``
-    gives the older cross-validated calibration.
+    time and a third of the file (reports/experiments.md). The trainer calibrates the
+    fitted one on held-out faces (:func:`calibrate_on_held_out`).
     """
     from sklearn.preprocessing import StandardScaler
 
     svc = SVC(C=C, gamma=gamma, kernel="rbf", class_weight="balanced", random_state=seed,
               cache_size=SVM_CACHE_MB)
-    clf: Any = CalibratedClassifierCV(svc, method="sigmoid", cv=calibration_cv,
-                                      ensemble=False) if calibrate else svc
     steps: list[tuple[str, Any]] = [("scale", StandardScaler())]
     if n_components:
         steps.append(("pca", PCA(n_components=n_components, random_state=seed)))
-    return Pipeline([*steps, ("svm", clf)])
+    return Pipeline([*steps, ("svm", svc)])
+
+
+def calibrate_on_held_out(pipe: Pipeline, X_cal: np.ndarray, y_cal: np.ndarray) -> Pipeline:
+    """The fitted ``pipe`` with its last step (the SVM) frozen and a sigmoid (Platt) learned
+    on ``X_cal``: faces neither the SVM nor the search saw (the validation part).
+
+    Why: one SVM fit instead of six (five cross-validated ones for the sigmoid, then the
+    final one); both trainers use it (:func:`facegender.training.train_eigenface.fit_final`,
+    the embedding trainer).
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    features, svc = Pipeline(pipe.steps[:-1]), pipe.steps[-1][1]
+    calibrated = CalibratedClassifierCV(FrozenEstimator(svc), method="sigmoid")
+    return Pipeline([*pipe.steps[:-1], (pipe.steps[-1][0],
+                                        calibrated.fit(features.transform(X_cal), y_cal))])
 
 
 FAST_MAX_ROWS = 64
@@ -132,8 +146,8 @@ class GenderModel:
     age_groups: Pipeline | None = None
     """For an embedding model trained since 2026-12-03: rows to an age group (class ``i`` is
     the manifest's ``age_groups.labels[i]``), each with its own uncertain threshold
-    (``uncertain_thresholds[label]``). Faces
-    that look like children get a stricter one: their gender is far harder to tell."""
+    (``uncertain_thresholds[label]``). Faces that look like children get a stricter one:
+    their gender is far harder to tell."""
     _fast: Any = field(default=None, init=False, repr=False, compare=False)
     _fast_groups: Any = field(default=None, init=False, repr=False, compare=False)
 

@@ -116,12 +116,10 @@ class Aligner:
                                             dtype=np.uint8).reshape(len(upright), size, size, 3)
         for i, b in enumerate(boxes):
             if b.angle:
-                patch, box = upright_patch(rgb, b)
-                shape = predictor(patch, _rectangle(dlib, box))
+                patch, shape = _shape(dlib, predictor, rgb, b)
                 for chips, (size, padding) in zip(out, specs, strict=True):
                     chips[i] = np.asarray(dlib.get_face_chip(patch, shape, size, padding))
         return out
-
 
     def landmarks(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
         """dlib's 5 points of each box's face, ``(len(boxes), 5, 2)`` float: two corners of
@@ -133,10 +131,16 @@ class Aligner:
             return out
         dlib, predictor, rgb = load_dlib(), self._predictor(), to_rgb(image)
         for i, b in enumerate(boxes):
-            patch, box = upright_patch(rgb, b) if b.angle else (rgb, b)
-            shape = predictor(patch, _rectangle(dlib, box))
+            _, shape = _shape(dlib, predictor, rgb, b)
             out[i] = [(shape.part(k).x, shape.part(k).y) for k in range(5)]
         return out
+
+
+def _shape(dlib: Any, predictor: Any, rgb: np.ndarray, box: Box) -> tuple[np.ndarray, Any]:
+    """dlib's landmarks of one box's face and the image they are in: a turned face's
+    upright patch (:func:`upright_patch`), else the image itself."""
+    patch, b = upright_patch(rgb, box) if box.angle else (rgb, box)
+    return patch, predictor(patch, _rectangle(dlib, b))
 
 
 def _rectangle(dlib: Any, b: Box) -> Any:

@@ -105,7 +105,6 @@ class Embedder:
         return self.embed_chips(self.chips(image, boxes), outputs)
 
 
-
 def resnet_weights() -> ResNetWeights:
     """The installed ResNet's weights, parsed from dlib's file (read afresh on each call)."""
     return parse_weights(model_file(RESNET_FILE).read_bytes())

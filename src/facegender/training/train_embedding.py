@@ -26,7 +26,7 @@ from ..detection import FinderSettings
 from ..errors import BadRequest
 from ..features import CHIP_PADDING, weights_sha256
 from ..features.resnet_onnx import width
-from ..model import GenderModel, build_embedding_pipeline
+from ..model import GenderModel, build_embedding_pipeline, calibrate_on_held_out
 from ..persist import save_model
 from .data import LabeledSet, scan_labeled
 from .embed_cache import WIDTH, columns, embed_folder
@@ -136,22 +136,18 @@ def train_embedding(
     X_va, y_va = _stack(parts, "va")
     grid = grid or DEFAULT_GRID
     n_components = PCA_COMPONENTS if width(outputs) > PCA_COMPONENTS else None
-    search = GridSearchCV(build_embedding_pipeline(seed=seed, calibrate=False,
-                                                   n_components=n_components), grid,
+    search = GridSearchCV(build_embedding_pipeline(seed=seed, n_components=n_components), grid,
                           scoring="balanced_accuracy", n_jobs=workers, refit=False,
                           cv=StratifiedKFold(3, shuffle=True, random_state=seed)).fit(X_tr, y_tr)
     params = dict(search.best_params_)
-    model = GenderModel(pipeline=_fit_calibrated(X_tr, y_tr, X_va, y_va, params, seed,
-                                                 n_components))
+    pipe = build_embedding_pipeline(seed=seed, n_components=n_components).set_params(**params)
+    # one SVM fit, its sigmoid on validation: a head retrains from the cached rows within a minute
+    model = GenderModel(pipeline=calibrate_on_held_out(pipe.fit(X_tr, y_tr), X_va, y_va))
     p_val = model.predict_proba(X_va)[:, 1]
-    threshold, uncertain_share = choose_threshold(y_va, p_val)
+    threshold, _ = choose_threshold(y_va, p_val)
     w_va = np.concatenate([p["widths"][p["va"]] for p in parts.values()])
-    by_group = _age_groups(model, parts, p_val, y_va, w_va, seed)
+    by_group = _age_groups(model, parts, X_va, y_va, p_val, w_va, seed)
     small = small_face_threshold(y_va, p_val, w_va)
-    metrics = {"validation": classification_metrics(y_va, p_val, seed=seed)}
-    for pname, p in parts.items():
-        key = "test" if pname == main_name else f"test:{pname}"
-        metrics[key] = _test_metrics(model, p["X"][p["te"]], p["y"][p["te"]], seed)
     model.manifest = {
         "name": name, "version": __version__, "features": "embedding", "seed": seed,
         "embedding": {"weights_sha256": weights_sha256(),
@@ -165,7 +161,6 @@ def train_embedding(
         "cv_balanced_accuracy": float(search.best_score_),
         "grid": {k: [jsonable(v) for v in vs] for k, vs in grid.items()},
         "uncertain_threshold": by_group["20+"]["threshold"] if by_group else threshold,
-        "uncertain_share_validation": uncertain_share,
         "training_data": {
             "source": main_name, "extra_sources": [n for n in parts if n != main_name],
             "per_source": {n: {"photos": p["photos"], "photos_per_class": p["per_class"],
@@ -192,11 +187,13 @@ def train_embedding(
                     "shown. The single threshold is the adults' (20+)."}
     model.manifest["uncertain_share_validation"] = confident_answers(
         y_va, p_val, model.thresholds(X_va, w_va))["uncertain_share"]
-    for pname, p in parts.items():  # the test parts again, now with the per-face thresholds
-        key = "test" if pname == main_name else f"test:{pname}"
-        X_te = p["X"][p["te"]]
-        metrics[key].update(confident_answers(p["y"][p["te"]], model.predict_proba(X_te)[:, 1],
-                                              model.thresholds(X_te, p["widths"][p["te"]])))
+    metrics = {"validation": classification_metrics(y_va, p_val, seed=seed)}
+    for pname, p in parts.items():  # each test part, with each face's threshold
+        X_te, y_te = p["X"][p["te"]], p["y"][p["te"]]
+        p_te = model.predict_proba(X_te)[:, 1]
+        metrics["test" if pname == main_name else f"test:{pname}"] = {
+            **classification_metrics(y_te, p_te, seed=seed),
+            **confident_answers(y_te, p_te, model.thresholds(X_te, p["widths"][p["te"]]))}
     for folder in external or []:
         from .assess import evaluate_folder
 
@@ -219,25 +216,8 @@ def _stack(parts: dict[str, dict[str, Any]], which: str) -> tuple[np.ndarray, np
             np.concatenate([p["y"][p[which]] for p in parts.values()]))
 
 
-def _fit_calibrated(X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray,
-                    params: dict[str, Any], seed: int, n_components: int | None) -> Any:
-    """One SVM fit on train, its sigmoid learned on the validation part with the SVM frozen
-    (as the eigen-face trainer does: one fit instead of six, so a head retrains from the
-    cached rows within a minute)."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.frozen import FrozenEstimator
-    from sklearn.pipeline import Pipeline
-
-    pipe = build_embedding_pipeline(seed=seed, calibrate=False, n_components=n_components)
-    pipe.set_params(**params).fit(X, y)
-    features, svc = Pipeline(pipe.steps[:-1]), pipe.named_steps["svm"]
-    calibrated = CalibratedClassifierCV(FrozenEstimator(svc), method="sigmoid")
-    return Pipeline([*pipe.steps[:-1],
-                     ("svm", calibrated.fit(features.transform(X_cal), y_cal))])
-
-
-def _age_groups(model: GenderModel, parts: dict[str, dict[str, Any]], p_val: np.ndarray,
-                y_va: np.ndarray, w_va: np.ndarray, seed: int
+def _age_groups(model: GenderModel, parts: dict[str, dict[str, Any]], X_va: np.ndarray,
+                y_va: np.ndarray, p_val: np.ndarray, w_va: np.ndarray, seed: int
                 ) -> dict[str, dict[str, Any]] | None:
     """Fit the age-group model on the training faces with known ages and choose each
     group's threshold on the validation faces that are not small (those get their own,
@@ -252,13 +232,5 @@ def _age_groups(model: GenderModel, parts: dict[str, dict[str, Any]], p_val: np.
     except ValueError as exc:
         log.warning("no age groups: %s", exc)
         return None
-    X_va, _ = _stack(parts, "va")
     big = w_va >= SMALL_FACE_PX
     return thresholds_by_group(y_va[big], p_val[big], model.age_groups.predict(X_va[big]))
-
-
-def _test_metrics(model: GenderModel, X: np.ndarray, y: np.ndarray, seed: int
-                  ) -> dict[str, Any]:
-    """Test metrics (the share left uncertain and the confident answers' accuracy are
-    added once the thresholds are known)."""
-    return classification_metrics(y, model.predict_proba(X)[:, 1], seed=seed)
