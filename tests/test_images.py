@@ -6,10 +6,10 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from facegender.errors import PayloadTooLarge, UnprocessableImage, UnsupportedMedia
-from facegender.images import decode_image, read_image
+from facegender.images import _plain_jpeg, decode_image, read_image
 
 
 def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -48,6 +48,43 @@ def test_exif_orientation_applied(rgb: Image.Image) -> None:
     exif[0x0112] = 6  # rotate 90 CW on display
     out = decode_image(_encode(wide, "JPEG", exif=exif))
     assert out.shape[:2] == (120, 60)
+
+
+def _pillow_bgr(data: bytes) -> np.ndarray:
+    """What Pillow alone decodes: the reference the OpenCV JPEG path must equal."""
+    img = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    return np.asarray(img)[:, :, ::-1]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_jpeg_fast_path_same_pixels_every_orientation(rgb: Image.Image, orientation: int
+                                                      ) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _encode(rgb.resize((120, 60)), "JPEG", exif=exif, quality=90)
+    out = decode_image(data)
+    assert out.shape[:2] == ((120, 60) if orientation >= 5 else (60, 120))
+    np.testing.assert_array_equal(out, _pillow_bgr(data))
+
+
+@pytest.mark.parametrize("name", ["portraits/obama_and_biden.jpg", "scenes/couple.jpg",
+                                  "group/bald_guys.jpg"])
+def test_jpeg_fast_path_same_pixels_real_photos(shared_data, name: str) -> None:
+    data = (shared_data / "detection" / name).read_bytes()
+    assert _plain_jpeg(data, Image.open(io.BytesIO(data))) is not None  # the fast path ran
+    np.testing.assert_array_equal(decode_image(data), _pillow_bgr(data))
+
+
+def test_gray_jpeg_same_pixels(rgb: Image.Image) -> None:
+    data = _encode(rgb.convert("L"), "JPEG")
+    out = decode_image(data)
+    assert out.shape == (128, 128, 3)
+    np.testing.assert_array_equal(out, _pillow_bgr(data))
+
+
+def test_jpeg_with_trailing_bytes_still_decodes(rgb: Image.Image) -> None:
+    data = _encode(rgb, "JPEG") + b"\0\0\0\0"
+    np.testing.assert_array_equal(decode_image(data), _pillow_bgr(data))
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "L", "CMYK", "I;16", "1"])

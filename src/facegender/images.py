@@ -93,6 +93,9 @@ def decode_image(
             if width <= 0 or height <= 0:
                 raise UnprocessableImage(f"image has zero size ({width}x{height})")
             _check_pixels(width, height, max_pixels)
+            bgr = _plain_jpeg(data, img)
+            if bgr is not None:
+                return bgr
             img.seek(0)  # first frame of an animated GIF / WebP
             img.load()
             img = ImageOps.exif_transpose(img) or img
@@ -118,6 +121,34 @@ def decode_image(
     if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise UnprocessableImage(f"decoded image has an unusable shape {arr.shape}")
     return cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)  # 8x faster than numpy's reversed copy
+
+
+EXIF_ORIENTATION = 0x0112
+_SIDEWAYS = frozenset({5, 6, 7, 8})
+"""EXIF orientations that swap width and height."""
+
+
+def _plain_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
+    """A complete RGB or gray JPEG decoded by OpenCV straight to BGR, else None.
+
+    Why: the same pixels as Pillow (both are libjpeg-turbo; checked on real photos in
+    tests/test_images.py) in 1.8 instead of 3.0 ms a pixabay-external photo, without
+    the RGB copy and its conversion to BGR. Only for a file that ends in its
+    end-of-image marker (OpenCV decodes a truncated JPEG without a word, filling the
+    rest grey, where Pillow refuses it), in RGB or gray (CMYK, MPO and the rest go
+    through Pillow), and only when OpenCV's EXIF orientation gives the size Pillow's
+    would; anything else is left to Pillow.
+    """
+    if (img.format != "JPEG" or img.mode not in ("RGB", "L")
+            or not data.rstrip(b"\0").endswith(b"\xff\xd9")):
+        return None
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        return None
+    w, h = img.size
+    if img.getexif().get(EXIF_ORIENTATION, 1) in _SIDEWAYS:
+        w, h = h, w
+    return bgr if bgr.shape == (h, w, 3) else None
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:

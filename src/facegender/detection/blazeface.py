@@ -209,8 +209,9 @@ class BlazeFace:
     ``runtime``: "litert" (ai_edge_litert) or "opencv" (cv2.dnn); both give
     the same boxes up to float noise.  ``min_score``: keep detections with
     sigmoid score >= this (MediaPipe uses 0.5 short / 0.6 full).
-    ``num_threads``: intra-op threads for LiteRT (OpenCV follows
-    cv2.setNumThreads).
+    ``num_threads``: intra-op threads for LiteRT, 0 for the process's share
+    (:func:`facegender.threads.pool_threads`, read when a thread's interpreter is
+    made); OpenCV follows cv2.setNumThreads.
 
     Thread-safe: each thread lazily gets its own interpreter.
     """
@@ -220,7 +221,7 @@ class BlazeFace:
         model: ModelName = "full",
         runtime: Runtime = "litert",
         min_score: float = 0.5,
-        num_threads: int = 1,
+        num_threads: int = 0,
     ) -> None:
         if model not in MODEL_SPECS:
             raise ValueError(f"model must be one of {sorted(MODEL_SPECS)}, not {model!r}")
@@ -244,8 +245,10 @@ class BlazeFace:
             path = model_dir() / self.spec.filename
             if not path.is_file():
                 raise ModelError(f"BlazeFace model file {path} is missing")
+            from ..threads import pool_threads
+
             runner = (
-                _LiteRTRunner(path, self.num_threads)
+                _LiteRTRunner(path, self.num_threads or pool_threads())
                 if self.runtime == "litert"
                 else _OpenCVRunner(path)
             )
