@@ -288,7 +288,7 @@ class FaceFinder:
         tile = self.settings.work_size
         k = factor / big_factor
         parts = []
-        for x, y in tile_corners(big.shape[1], big.shape[0], tile):
+        for x, y in tile_corners(big.shape[1], big.shape[0], tile, self.settings.tile_overlap):
             t = self._tiles.detect(big[y:y + tile, x:x + tile])
             shift = np.array([x, y], np.float32)
             parts.append(Found(t.boxes + np.tile(shift, 2), t.keypoints + shift, t.scores))

@@ -47,6 +47,12 @@ class FinderSettings:
     43 group faces, 24 in bald_guys.jpg and 52 in the clip's audience, but lost a 22 px face
     in two of four frames of the clip's first second (a 640 px frame searched at 480); 400
     (2x1 tiles) lost 4 of bald_guys' faces."""
+    tile_overlap: float = 0.25
+    """Least share of a tile's side two neighbouring tiles cover together. A quarter (80 px
+    of a 320 px tile, twice the largest face the tiles are for) instead of a half: 2x2 tiles
+    instead of 3x2 on a 500x375 photo, the same faces found on every tuning set, group
+    and scene photo, the clip's audience and the turned photos, 14% less time on the
+    group photos (27.5 -> 23.7 ms)."""
     small_face_ratio: float = 0.25
     small_face_min_score: float = 0.5
     """Score a face from the tiles needs; it must also pass the face check (at 0.5 without
@@ -105,6 +111,7 @@ class FinderSettings:
             (0.0 <= self.tight_pad <= 1.0, "tight_pad", "0..1", self.tight_pad),
             (self.small_face_size == 0 or self.work_size < self.small_face_size <= 4096,
              "small_face_size", "0 (off) or work_size..4096", self.small_face_size),
+            (0.0 <= self.tile_overlap <= 0.75, "tile_overlap", "0..0.75", self.tile_overlap),
             (0.0 < self.small_face_ratio <= 1.0, "small_face_ratio", "0..1",
              self.small_face_ratio),
             (0.05 <= self.small_face_min_score <= 1.0, "small_face_min_score", "0.05..1",

@@ -91,13 +91,15 @@ def faces_are_small(found: Found, work: np.ndarray, ratio: float) -> bool:
     return float(sides.max()) < ratio * min(work.shape[:2])
 
 
-def tile_corners(w: int, h: int, tile: int) -> list[tuple[int, int]]:
-    """Top-left corners of ``tile``-sided windows covering w x h with about half overlap."""
+def tile_corners(w: int, h: int, tile: int, overlap: float = 0.5) -> list[tuple[int, int]]:
+    """Top-left corners of the fewest ``tile``-sided windows covering w x h, evenly spread,
+    neighbours sharing at least ``overlap`` of a tile."""
 
     def starts(n: int) -> list[int]:
         if n <= tile:
             return [0]
-        k = int(np.ceil((n - tile) / (tile / 2))) + 1
+        shared = overlap * tile
+        k = int(np.ceil((n - shared) / (tile - shared) - 1e-9))
         return sorted({round(i * (n - tile) / (k - 1)) for i in range(k)})
 
     return [(x, y) for y in starts(h) for x in starts(w)]
