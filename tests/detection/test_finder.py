@@ -178,6 +178,17 @@ def test_tight_crops_are_found(shared_data: Path, finder: FaceFinder) -> None:
     assert all(len(finder.detect(facegender.read_image(p))) == 1 for p in paths)
 
 
+def test_close_ups_the_short_range_model_is_sure_of(shared_data: Path, finder: FaceFinder
+                                                     ) -> None:
+    """A singer's face filling the frame, eyes closed: the face check alone turns it down;
+    a hockey jersey's logo the short-range model scores 0.77 still gets no box."""
+    singer = facegender.read_image(shared_data / "imdbwiki/male/male_005675.jpg")
+    jersey = facegender.read_image(shared_data / "imdbwiki/male/male_002897.jpg")
+    assert len(finder.detect(singer)) == 1
+    assert FaceFinder(FinderSettings(short_trust_score=1.01)).detect(singer) == []
+    assert finder.detect(jersey) == []
+
+
 def test_min_face_size_and_bad_input(shared_data: Path, finder: FaceFinder) -> None:
     image = facegender.read_image(shared_data / "detection/portraits/obama_and_biden.jpg")
     boxes = finder.detect(image)

@@ -226,6 +226,9 @@ class FaceFinder:
                     keep.append(i)
                     found.boxes[i] = checked.box
                     angles.append(wrap_angle(checked.angle, s.min_angle))
+                elif model is self._short and found.scores[i] >= s.short_trust_score:
+                    keep.append(i)
+                    angles.append(wrap_angle(eye_angle(found.keypoints[i]), s.min_angle))
             if keep:
                 return Found(found.boxes[keep], found.keypoints[keep], found.scores[keep]), angles
         return nothing(), []
