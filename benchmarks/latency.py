@@ -16,7 +16,9 @@ gender + age networks, all in "classify"). Also classification alone on
 batches of 1 and 20 preprocessed faces. Then real photos at their own size: the 300
 pixabay-external portraits and the group and scene photos of shared/data/detection,
 each analysed once by each analyzer in turn (decode included): mean, median and
-slowest time per photo, and the mean as a ratio to the peer's. Writes
+slowest time per photo, and the mean as a ratio to the peer's; and where the default
+model's milliseconds go on them (decode, detect, landmarks, chips, network, crops,
+classify). Writes
 ``latency.{md,json,png}``.
 """
 
@@ -153,6 +155,63 @@ def per_photo(runners: dict[str, Any], items: list[tuple[str, bytes]]) -> dict[s
     return out
 
 
+def where_time_goes(model: GenderModel, items: list[tuple[str, bytes]]) -> dict[str, float]:
+    """Mean ms per photo of each step of the default model's answer, timed one by one.
+
+    The same steps ``analyze_image`` runs for an embedding model, split where the library
+    times them together ("preprocess"): dlib's landmarks (one call a face), the aligned
+    chips (dlib's ``get_face_chips``), the network (one onnxruntime batch a photo) and the
+    100x100 crops a page shows. Also the whole ``analyze_image`` of the same photo, so the
+    parts can be checked against it.
+    """
+    import dlib
+
+    from facegender.detection import default_aligner
+    from facegender.detection.landmarks import _rectangle, _shape, to_rgb
+    from facegender.features import default_embedder, face_images, preprocess
+    from facegender.features.embedding import CHIP_PADDING, CHIP_SIZE
+
+    det = detector_for(model)
+    aligner, embedder = default_aligner(), default_embedder()
+    parts = ("decode", "detect", "landmarks", "chips", "network", "crops", "classify")
+    sums = dict.fromkeys((*parts, "analyze_image"), 0.0)
+    analyze_image(decode_image(items[0][1]), model, detector=det)  # warm-up
+    for _, data in items:
+        t = [time.perf_counter()]
+        image = decode_image(data)
+        t.append(time.perf_counter())
+        boxes = det.detect(image)
+        t.append(time.perf_counter())
+        rgb, predictor = to_rgb(image), aligner._predictor()
+        shapes = dlib.full_object_detections()
+        turned = []
+        for b in boxes:
+            if b.angle:
+                turned.append(_shape(dlib, predictor, rgb, b))
+            else:
+                shapes.append(predictor(rgb, _rectangle(dlib, b)))
+        t.append(time.perf_counter())
+        chips = list(dlib.get_face_chips(rgb, shapes, CHIP_SIZE, CHIP_PADDING)
+                     ) if len(shapes) else []
+        chips += [dlib.get_face_chip(p, s, CHIP_SIZE, CHIP_PADDING) for p, s in turned]
+        t.append(time.perf_counter())
+        side = (-1, CHIP_SIZE, CHIP_SIZE, 3)
+        rows = embedder.embed_chips(np.asarray(chips, np.uint8).reshape(side),
+                                    model.network_outputs)
+        t.append(time.perf_counter())
+        _ = [preprocess(f) for f in face_images(image, boxes, model.align_padding)]
+        t.append(time.perf_counter())
+        if boxes:
+            model.predict(rows, np.array([b.w for b in boxes]))
+        t.append(time.perf_counter())
+        for k, name in enumerate(parts):
+            sums[name] += (t[k + 1] - t[k]) * 1e3
+        t0 = time.perf_counter()
+        analyze_image(decode_image(data), model, detector=det)
+        sums["analyze_image"] += (time.perf_counter() - t0) * 1e3
+    return {k: v / len(items) for k, v in sums.items()}
+
+
 def classify_only(model: GenderModel, repeats: int) -> dict[str, float]:
     """ms per face of ``predict`` alone (probabilities and each face's uncertain threshold)
     on batches of 1 and 20 rows of the model's width."""
@@ -201,6 +260,21 @@ def to_markdown(data: dict[str, Any]) -> str:
             lines.append(f"| {set_name} ({r['photos']}) | {name} | {r['mean']:.1f} | "
                          f"{r['p50']:.1f} | {r['max']:.0f} ({r['slowest']}) | "
                          f"{r['max_over_p50']:.1f} | {r['mean'] / peer_mean:.2f}x |")
+    split = data.get("where_time_goes", {})
+    if split:
+        parts = [k for k in next(iter(split.values())) if k != "analyze_image"]
+        lines += ["", "## Where the default model's milliseconds go", "",
+                  "Mean ms per photo of each step, timed one by one on the same photos "
+                  "(`where_time_goes`): *landmarks* are dlib's 5 points (a turned face's "
+                  "upright patch included), *chips* the aligned 150 px chips, *network* the "
+                  "ResNet in onnxruntime (a photo's faces as one batch), *crops* the 100 px "
+                  "crops a page shows, *classify* the SVM and the age-group thresholds. "
+                  "`analyze_image` is the whole answer timed on its own.", "",
+                  "| photos | " + " | ".join(parts) + " | sum | analyze_image |",
+                  "|---|" + "---|" * (len(parts) + 2)]
+        for set_name, ms in split.items():
+            lines.append(f"| {set_name} | " + " | ".join(f"{ms[k]:.1f}" for k in parts)
+                         + f" | {sum(ms[k] for k in parts):.1f} | {ms['analyze_image']:.1f} |")
     lines += ["", "## Against the targets", ""] + data["targets"]
     lines += ["", "![total p50 by width](latency.png)"]
     return "\n".join(lines) + "\n"
@@ -272,8 +346,10 @@ def main() -> int:
     for set_name, items in real_sets(args.quick).items():
         real[set_name] = per_photo(runners, items)
         print(set_name, {k: round(v["mean"], 1) for k, v in real[set_name].items()}, flush=True)
+    split = {set_name: where_time_goes(models["embedding"], items)
+             for set_name, items in real_sets(args.quick).items()}
     data = {"machine": m, "repeats": repeats, "rows": rows, "classify_only": classify,
-            "real": real, "targets": targets(rows, classify, real)}
+            "real": real, "where_time_goes": split, "targets": targets(rows, classify, real)}
     name = "latency_quick" if args.quick else "latency"
     write_results(args.out, name, data,
                   to_markdown(data).replace("latency.png", f"{name}.png"))
