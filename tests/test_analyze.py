@@ -90,3 +90,21 @@ def test_warm_up_loads_everything_a_first_request_would(shared_data, monkeypatch
     assert {"interpreter", "landmarks", "onnx"} <= set(result["warm"])  # type: ignore[arg-type]
     assert loads == [], f"loaded on the first request after warm-up: {loads}"
     assert result["faces"] == 3 and result["ms"] > 0  # type: ignore[operator]
+
+
+def test_embedding_model_cuts_crops_only_when_asked(group_photo) -> None:
+    """The shipped embedding model answers from its network's values: the 100x100 crops
+    are cut for a page (reconstruct) or when asked, else left out; same answers either way."""
+    from facegender.persist import load_model
+
+    model, explainer = load_model("embedding"), load_model("eigenface")
+    image = read_image(group_photo)
+    bare = analyze_image(image, model)
+    asked = analyze_image(image, model, crops=True)
+    page = analyze_image(image, model, reconstruct=True, explainer=explainer)
+    assert len(bare.faces) == len(asked.faces) == len(page.faces) >= 2
+    assert all(f.crop is None and f.reconstruction is None for f in bare.faces)
+    assert all(f.crop is not None and f.crop.shape == (100, 100) for f in asked.faces)
+    assert all(f.reconstruction is not None for f in page.faces)
+    assert [f.prediction for f in bare.faces] == [f.prediction for f in asked.faces] \
+        == [f.prediction for f in page.faces]

@@ -61,6 +61,7 @@ def analyze_image(
     min_face_size: int | None = None,
     reconstruct: bool = False,
     explainer: GenderModel | None = None,
+    crops: bool | None = None,
 ) -> Analysis:
     """Detect, crop, preprocess and classify every face in a BGR image.
 
@@ -78,11 +79,17 @@ def analyze_image(
     explainer : GenderModel, optional
         An eigen-face model whose PCA shows what an embedding model's faces look like to
         the explainable pipeline; it does not change the answers.
+    crops : bool, optional
+        Attach each face's ``(100, 100)`` crop. By default only where something reads
+        it: an eigen-face model (the crops are its input) or ``reconstruct``. Why: an
+        embedding model answers from its network's values; cutting and normalising crops
+        nobody looks at cost 1.0 ms a portrait and 2.6 ms a group photo (latency.md).
 
     Returns
     -------
-    Analysis with faces largest first; each Face carries its ``(100, 100)`` crop (the
-    aligned chip when the eigen-face model reading it was trained on aligned chips).
+    Analysis with faces largest first; with crops, each Face carries its ``(100, 100)``
+    crop (the aligned chip when the eigen-face model reading it was trained on aligned
+    chips), else ``crop`` is None.
     """
     det = detector or detector_for(model)
     t0 = time.perf_counter()
@@ -90,29 +97,33 @@ def analyze_image(
     t1 = time.perf_counter()
     embedding = model.features == "embedding"
     pixels = explainer if embedding and explainer is not None else model  # who reads the crops
-    if embedding and pixels.align_padding is not None:  # both chips from one landmark pass
+    if embedding and not (reconstruct if crops is None else crops):
+        rows = default_embedder().embed(image, boxes, model.network_outputs)
+        crops_: list[np.ndarray | None] = [None] * len(boxes)
+    elif embedding and pixels.align_padding is not None:  # both chips from one landmark pass
         rows, faces_bgr = default_embedder().embed_and_cut(image, boxes, pixels.align_padding,
                                                            model.network_outputs)
-        crops = [preprocess(f) for f in faces_bgr]
+        crops_ = [preprocess(f) for f in faces_bgr]
     else:
-        crops = [preprocess(f) for f in face_images(image, boxes, pixels.align_padding)]
+        cut = [preprocess(f) for f in face_images(image, boxes, pixels.align_padding)]
+        crops_ = list(cut)
         if embedding:
             rows = default_embedder().embed(image, boxes, model.network_outputs)
         else:
-            rows = (np.stack([c.ravel() for c in crops]) if crops
+            rows = (np.stack([c.ravel() for c in cut]) if cut
                     else np.empty((0, 0), np.float32))
     t2 = time.perf_counter()
-    preds = model.predict(rows, np.array([b.w for b in boxes])) if crops else []
+    preds = model.predict(rows, np.array([b.w for b in boxes])) if boxes else []
     t3 = time.perf_counter()
     recon = None
-    if reconstruct and crops:
+    if reconstruct and boxes:
         if not embedding:  # the rows are already the pixels its PCA reads
             recon = model.reconstruct(rows)
-        elif explainer is not None:
-            recon = explainer.reconstruct(np.stack([c.ravel() for c in crops]))
+        elif explainer is not None and crops_[0] is not None:
+            recon = explainer.reconstruct(np.stack([c.ravel() for c in crops_ if c is not None]))
     faces = [
         Face(box=b, prediction=p, crop=c, reconstruction=None if recon is None else recon[i])
-        for i, (b, p, c) in enumerate(zip(boxes, preds, crops, strict=True))
+        for i, (b, p, c) in enumerate(zip(boxes, preds, crops_, strict=True))
     ]
     h, w = image.shape[:2]
     timings = {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3,

@@ -120,9 +120,10 @@ class Predicted:
 class Face(Predicted):
     """One detected and classified face.
 
-    ``crop`` is the model input as a ``(100, 100)`` float array in [0, 1] and
-    ``reconstruction`` its eigen-face reconstruction (same shape) when the
-    model is the eigen-face one; both stay out of ``to_dict``.
+    ``crop`` is the face as the eigen-face pipeline reads it, a ``(100, 100)`` float
+    array in [0, 1] (None when nothing asked for it: an embedding model answers without
+    it), and ``reconstruction`` its eigen-face reconstruction (same shape) when asked;
+    both stay out of ``to_dict``.
     """
 
     box: Box
