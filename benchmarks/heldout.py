@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facegender.detection import recorded_settings
-from facegender.detection.choice import finder_settings
+from facegender.detection import FinderSettings, recorded_settings
 from facegender.features.preprocess import preprocess
 from facegender.images import read_image
 from facegender.model import GenderModel
@@ -77,7 +76,9 @@ def embedding_parts(model: GenderModel, folder: Path, seed: int = 0
     if model.manifest["detector"].get("kind") != "blazeface":
         raise RuntimeError("an embedding model trained on dlib's faces (before 2026-12-03): "
                            "its held-out part cannot be rebuilt from today's cache")
-    rows_all = embed_folder(labeled, finder_settings(model.manifest["detector"]), workers=2)
+    settings = recorded_settings(model.manifest["detector"])  # as trained, not as served
+    assert isinstance(settings, FinderSettings)
+    rows_all = embed_folder(labeled, settings, workers=2)
     emb = rows_all[:, columns(model.network_outputs)]
     found = np.flatnonzero(~np.isnan(emb).any(axis=1))
     y = labeled.labels[found]

@@ -221,6 +221,21 @@ def test_shipped_models_are_served_with_the_finder() -> None:
         assert detector_for(model).settings == FinderSettings()  # the shipped defaults
 
 
+def test_training_faces_are_found_again_as_recorded() -> None:
+    """Held-out parts are rebuilt by finding the training faces again: with the finder as the
+    manifest recorded it (steps added since off), not as served today."""
+    from facegender.detection import recorded_settings
+
+    recorded = facegender.load_model("embedding").manifest["detector"]
+    assert "short_trust_score" not in recorded  # trained before the close-up rule
+    again = recorded_settings(recorded)
+    assert isinstance(again, FinderSettings)
+    assert (again.tile_overlap, again.short_trust_score) == (0.5, 1.01)
+    assert recorded_settings({**recorded, "short_trust_score": 0.9}).short_trust_score == 0.9
+    assert recorded_settings(FinderSettings().to_manifest() | {"kind": "blazeface"}) \
+        == FinderSettings()
+
+
 def test_holding_a_point_finds_the_best_face_a_full_search_finds_there(shared_data: Path) -> None:
     """The face check's shortcut (stop merging at the first face holding the centre) gives
     the same face, box, keypoints and score as merging every candidate, at a low score bar."""
