@@ -81,6 +81,9 @@ def embedding_parts(model: GenderModel, folder: Path, seed: int = 0
     rows_all = embed_folder(labeled, settings, workers=2)
     emb = rows_all[:, columns(model.network_outputs)]
     found = np.flatnonzero(~np.isnan(emb).any(axis=1))
+    if len(found) != source["faces"]:  # another face found moves every face's part
+        raise RuntimeError(f"{len(found)} faces found in {folder}, the model's manifest says "
+                           f"{source['faces']}: not the split it was tested on")
     y = labeled.labels[found]
     return ([labeled.paths[i] for i in found], y, emb[found], list(split_indices(y, seed)))
 
