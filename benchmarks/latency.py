@@ -268,7 +268,9 @@ def to_markdown(data: dict[str, Any]) -> str:
                   "(`where_time_goes`): *landmarks* are dlib's 5 points (a turned face's "
                   "upright patch included), *chips* the aligned 150 px chips, *network* the "
                   "ResNet in onnxruntime (a photo's faces as one batch), *crops* the 100 px "
-                  "crops a page shows, *classify* the SVM and the age-group thresholds. "
+                  "crops a page shows (since 2026-12-03 `analyze_image` cuts them for this "
+                  "model only for a page or when asked: not in its total), *classify* the "
+                  "SVM and the age-group thresholds. "
                   "`analyze_image` is the whole answer timed on its own.", "",
                   "| photos | " + " | ".join(parts) + " | sum | analyze_image |",
                   "|---|" + "---|" * (len(parts) + 2)]
