@@ -23,19 +23,18 @@ aligner can turn it upright before it looks for landmarks.
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+from typing import Any
 
-import cv2
 import numpy as np
 
 from ..errors import BadRequest
 from ..types import Box
 from .blazeface import BlazeFace, Found, nothing
 from .dlib_chain import dlib_detector
+from .face_check import FOUR_TURNS, Checked, check_face
 from .finder_settings import FinderSettings
 from .passes import (
     ROTATIONS,
-    TURN_CODES,
     box_iou,
     dlib_shaped,
     eye_angle,
@@ -44,23 +43,9 @@ from .passes import (
     nms_found,
     search_pass,
     tile_corners,
-    unturn,
     work_copy,
     wrap_angle,
 )
-
-FOUR_TURNS = (0, 90, 270, 180)
-"""The face check's turns, in the order it looks at them (degrees clockwise)."""
-
-
-class Checked(NamedTuple):
-    """The face check's answer: its score, the face's angle and its box (x0, y0, x1, y1)."""
-
-    score: float
-    angle: float
-    box: np.ndarray
-    runs: int = 1
-    """Network runs the check took (one per turn looked at)."""
 
 
 class FaceFinder:
@@ -236,50 +221,11 @@ class FaceFinder:
     def check(self, image: np.ndarray, box: np.ndarray, *,
               turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,
               sure: float = 1.0, upright_prior: float = 0.0) -> Checked:
-        """The face check: how sure BlazeFace is that a face fills ``box``, and its angle.
-
-        The full-range model looks at the box with its side of context all round (a
-        square three times the box, black outside the photo); a view's score is the
-        best of a detection holding the box's centre, 0 when none does. ``turns`` are
-        the turns of that square it looks at (degrees clockwise): the score is the best
-        view's, and the angle and a better placed box come from the upright view unless
-        a turn beats it (or ``upright_prior``, what a search already saw upright) by
-        ``turn_margin``. No turn is tried once the upright view scores ``sure``.
-        Real faces score 0.82-0.88 (median), clothes, hands and textures at most 0.42
-        (reports/detection.md). ``box`` is ``x0, y0, x1, y1`` in ``image``'s pixels.
-        """
-        x0, y0, x1, y1 = (float(v) for v in box)
-        half = max(x1 - x0, y1 - y0, 1.0) * (0.5 + self.settings.check_margin)
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        m = np.array([[1, 0, half - cx], [0, 1, half - cy]], dtype=np.float32)
-        size = max(1, round(2 * half))
-        crop = cv2.warpAffine(image, m, (size, size))
-        shift = np.tile(np.array([cx - half, cy - half], np.float32), 2)
-        views: dict[int, Checked] = {}
-        runs = 0
-        for degrees in turns:
-            runs += 1
-            found = self._checker.detect(
-                crop if not degrees else cv2.rotate(crop, TURN_CODES[degrees]),
-                holding=(size / 2, size / 2))  # a square's centre stays put when turned
-            if len(found.scores):  # the best face holding the centre: the only one
-                corners = unturn(found.boxes[0].reshape(2, 2), degrees, size, size)
-                views[degrees] = Checked(
-                    float(found.scores[0]),
-                    eye_angle(unturn(found.keypoints[0], degrees, size, size)),
-                    np.concatenate([corners.min(axis=0), corners.max(axis=0)]) + shift)
-            if degrees == 0 and 0 in views and views[0].score >= sure:
-                break
-        if not views:
-            return Checked(0.0, 0.0, np.asarray(box, np.float32), runs)
-        score = max(v.score for v in views.values())
-        upright = max(views[0].score if 0 in views else 0.0, upright_prior)
-        turned = max((v for d, v in views.items() if d), key=lambda v: v.score, default=None)
-        if turned is not None and turned.score > upright + turn_margin:
-            return turned._replace(score=score, runs=runs)
-        if 0 in views:
-            return views[0]._replace(score=score, runs=runs)
-        return Checked(score, 0.0, np.asarray(box, np.float32), runs)
+        """The face check (:func:`.face_check.check_face`) with this finder's checker and
+        context margin. ``box`` is ``x0, y0, x1, y1`` in ``image``'s pixels."""
+        return check_face(self._checker, image, box, margin=self.settings.check_margin,
+                          turns=turns, turn_margin=turn_margin, sure=sure,
+                          upright_prior=upright_prior)
 
     def _with_tiles(self, image: np.ndarray, found: Found, factor: float) -> Found:
         """Add faces from overlapping tiles of a larger copy (in ``factor``'s pixels).
