@@ -174,7 +174,9 @@ class FaceFinder:
         gets the face check in its four turns: the best turn gives its angle (the
         keypoints alone point the wrong way on most turned faces) and a score it
         must reach, which keeps textures, coins and animals out. A face the padded
-        upright pass finds with ``trust_score`` is kept without it. Passes and checks
+        upright pass finds with ``trust_score`` is kept without it, and one the short-range
+        model scores ``short_trust_score`` is kept when it fails it (close-ups the check
+        cannot judge: a face filling or cut by the frame). Passes and checks
         together run the network at most ``max_runs`` times (a check left with fewer
         runs looks at fewer turns), so no photo costs more than ~18 runs.
         """
