@@ -29,6 +29,8 @@ Sets (read-only, ``../shared/data``; see its README):
   found vs counted by eye (face_counts.csv);
 - not faces: skimage's brick, grass and gravel and five clothing and coin close-ups cut
   from the detection photos (boxes the dlib chain or a loosened HOG took for faces);
+- no-face variants: each detection/no_face photo turned by 90 degrees and its central
+  half (14 images): every detection is false;
 - turned: 150 other imdbwiki photos (seed 1), 50 each turned by 90, 270 and 180
   degrees: share found, and share whose angle (``Box.angle``) is within 45 degrees;
 - video: 13 frames of the clip's audience shots (7-9 s), faces found (not counted by eye);
@@ -112,6 +114,7 @@ def load_sets(quick: bool, n_utk: int = 800, n_imdb: int = 400
     sets = {name: [(str(p.relative_to(DATA)), read_image(p)) for p in ps]
             for name, ps in paths.items()}
     sets["not_faces"] = not_faces()
+    sets["no_face_variants"] = no_face_variants(sets["no_face"])
     sets["turned"] = turned(set(imdb))
     sets["video"] = audience_frames()
     return sets
@@ -136,6 +139,19 @@ def not_faces() -> list[tuple[str, np.ndarray]]:
     for name, x, y, w, h in NOT_FACES:
         image = read_image(DATA / "detection" / name)
         out.append((f"cut/{name}@{x},{y}", np.ascontiguousarray(image[y:y + h, x:x + w])))
+    return out
+
+
+def no_face_variants(no_face: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """Each photo without a face turned by 90 degrees, and its central half: the same
+    content as the finder meets it in other photos (added 2026-12-03, after the finder
+    boxed the turned Hubble field and the rocket's crop on a wider look)."""
+    out = []
+    for key, image in no_face:
+        h, w = image.shape[:2]
+        out.append((f"{key}@90", np.ascontiguousarray(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE))))
+        out.append((f"{key}@centre", np.ascontiguousarray(image[h // 4:3 * h // 4,
+                                                                 w // 4:3 * w // 4])))
     return out
 
 
@@ -210,6 +226,8 @@ def evaluate(detector: Any, sets: dict[str, list[tuple[str, np.ndarray]]]) -> di
     out["group_boxes"] = sum(len(t) for t in truth.values())
     out["no_face_false"] = sum(len(found[k]) for k, _ in sets["no_face"])
     out["not_faces_false"] = sum(len(found[k]) for k, _ in sets["not_faces"])
+    out["no_face_variants_false"] = sum(len(found[k]) for k, _ in sets["no_face_variants"])
+    out["no_face_variants_boxed"] = sorted(k for k, _ in sets["no_face_variants"] if found[k])
     out["video_faces"] = sum(len(found[k]) for k, _ in sets["video"])
     turned_items = sets["turned"]
     out["turned"] = round(sum(bool(found[k]) for k, _ in turned_items) / len(turned_items), 4)
@@ -308,6 +326,7 @@ def to_markdown(rows: list[tuple[str, dict[str, Any]]], grid: list[dict[str, Any
             ("group_recall50", "recall IoU≥.5", "{}"), ("group_false30", "group false", "{}"),
             ("no_face_false", "no_face false", "{}"), ("coins_false", "coins false", "{}"),
             ("dogs_false", "dogs false", "{}"), ("not_faces_false", "close-ups false /8", "{}"),
+            ("no_face_variants_false", "no-face turned / centre false /14", "{}"),
             ("turned", "turned found", "{:.0%}"), ("turned_oriented", "turned upright", "{:.0%}"),
             ("video_faces", "audience faces (13 frames)", "{}"),
             ("ms_utkface", "ms utk", "{:.1f}"), ("ms_imdbwiki", "ms imdb", "{:.1f}"),
