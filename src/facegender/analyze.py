@@ -97,16 +97,15 @@ def analyze_image(
     t1 = time.perf_counter()
     embedding = model.features == "embedding"
     pixels = explainer if embedding and explainer is not None else model  # who reads the crops
-    if embedding and not (reconstruct if crops is None else crops):
-        rows = default_embedder().embed(image, boxes, model.network_outputs)
-        crops_: list[np.ndarray | None] = [None] * len(boxes)
-    elif embedding and pixels.align_padding is not None:  # both chips from one landmark pass
+    want_crops = not embedding or (reconstruct if crops is None else crops)
+    if embedding and want_crops and pixels.align_padding is not None:
+        # both chips from one landmark pass
         rows, faces_bgr = default_embedder().embed_and_cut(image, boxes, pixels.align_padding,
                                                            model.network_outputs)
-        crops_ = [preprocess(f) for f in faces_bgr]
+        cut = [preprocess(f) for f in faces_bgr]
     else:
-        cut = [preprocess(f) for f in face_images(image, boxes, pixels.align_padding)]
-        crops_ = list(cut)
+        cut = ([preprocess(f) for f in face_images(image, boxes, pixels.align_padding)]
+               if want_crops else [])
         if embedding:
             rows = default_embedder().embed(image, boxes, model.network_outputs)
         else:
@@ -116,14 +115,15 @@ def analyze_image(
     preds = model.predict(rows, np.array([b.w for b in boxes])) if boxes else []
     t3 = time.perf_counter()
     recon = None
-    if reconstruct and boxes:
+    if reconstruct and cut:
         if not embedding:  # the rows are already the pixels its PCA reads
             recon = model.reconstruct(rows)
-        elif explainer is not None and crops_[0] is not None:
-            recon = explainer.reconstruct(np.stack([c.ravel() for c in crops_ if c is not None]))
+        elif explainer is not None:
+            recon = explainer.reconstruct(np.stack([c.ravel() for c in cut]))
     faces = [
-        Face(box=b, prediction=p, crop=c, reconstruction=None if recon is None else recon[i])
-        for i, (b, p, c) in enumerate(zip(boxes, preds, crops_, strict=True))
+        Face(box=b, prediction=p, crop=cut[i] if cut else None,
+             reconstruction=None if recon is None else recon[i])
+        for i, (b, p) in enumerate(zip(boxes, preds, strict=True))
     ]
     h, w = image.shape[:2]
     timings = {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3,

@@ -73,9 +73,7 @@ def recorded_settings(recorded: dict[str, Any]) -> FinderSettings | DlibSettings
     """
     kind = recorded.get("kind")
     if kind == "blazeface":
-        fields = FinderSettings.__dataclass_fields__
-        return FinderSettings(**{**_FINDER_STEPS_ADDED_LATER,
-                                 **{k: v for k, v in recorded.items() if k in fields}})
+        return finder_settings({**_FINDER_STEPS_ADDED_LATER, **recorded})
     if kind == "hog":
         return dlib_settings(recorded)
     return haar_settings(recorded)
