@@ -12,6 +12,7 @@ import pytest
 import facegender
 from facegender.detection import FaceFinder, FinderSettings, detector_for, face_finder
 from facegender.detection.blazeface import BlazeFace
+from facegender.detection.passes import box_iou
 from facegender.errors import BadRequest
 from facegender.features import default_embedder
 from facegender.types import Box
@@ -257,21 +258,68 @@ def test_holding_a_point_finds_the_best_face_a_full_search_finds_there(shared_da
 
 
 def count_runs(finder: FaceFinder, image: np.ndarray) -> int:
-    """Network runs ``finder`` makes on ``image``."""
+    """Network runs ``finder`` makes on ``image`` (each run decodes its candidates once)."""
     runs = 0
-    original = BlazeFace.detect
+    original = BlazeFace._candidates
 
     def counted(self: BlazeFace, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         nonlocal runs
         runs += 1
         return original(self, *args, **kwargs)
 
-    BlazeFace.detect = counted  # type: ignore[method-assign]
+    BlazeFace._candidates = counted  # type: ignore[method-assign]
     try:
         finder.detect(image)
     finally:
-        BlazeFace.detect = original  # type: ignore[method-assign]
+        BlazeFace._candidates = original  # type: ignore[method-assign]
     return runs
+
+
+@pytest.mark.parametrize("path", ["imdbwiki/female/female_002434.jpg",
+                                  "imdbwiki/male/male_000116.jpg",
+                                  "utkface/male/16_0_0_20170110232613101.jpg.chip.jpg"])
+def test_faces_only_the_weak_candidates_hold(shared_data: Path, finder: FaceFinder,
+                                             path: str) -> None:
+    """A swimmer shouting under her cap, an old man with glasses and a hand at his chin, a
+    UTKFace chip: the network scores each under 0.5 on the whole photo and every later pass
+    misses it, but the face check is sure of it with context around it."""
+    image = facegender.read_image(shared_data / path)
+    (face,) = finder.detect(image)
+    assert face.angle == 0.0
+    assert FaceFinder(FinderSettings(weak_score=1.0)).detect(image) == []
+
+
+def test_weak_candidates_do_not_turn_an_upside_down_face_upright(shared_data: Path,
+                                                                 finder: FaceFinder) -> None:
+    """Upside down, this face's weak candidate scores 0.57 upright in the face check but
+    0.70 turned: left to the turned passes, which find it with its angle."""
+    image = cv2.rotate(facegender.read_image(shared_data / "imdbwiki/female/female_000142.jpg"),
+                       cv2.ROTATE_180)
+    (face,) = finder.detect(image)
+    assert angle_gap(face.angle, 180.0) < 45
+
+
+def test_a_face_gets_one_box_not_one_per_part(shared_data: Path, finder: FaceFinder) -> None:
+    """Turned by 90 degrees, this face gave the short-range pass a second candidate inside
+    the first (two boxes on one face before 2026-12-03)."""
+    image = cv2.rotate(facegender.read_image(shared_data / "imdbwiki/female/female_004656.jpg"),
+                       cv2.ROTATE_90_COUNTERCLOCKWISE)
+    assert len(finder.detect(image)) == 1
+
+
+def test_weak_candidates_come_from_the_same_run(shared_data: Path) -> None:
+    """detect_with_weak: the faces exactly as detect gives them, and weak candidates under
+    the bar that overlap none of them (merged apart, so they move no face's box)."""
+    image = facegender.read_image(shared_data / "detection/group/bald_guys.jpg")
+    model = BlazeFace("full", min_score=0.5)
+    faces, weak = model.detect_with_weak(image, 0.25, 0.2)
+    alone = model.detect(image, 0.25)
+    np.testing.assert_array_equal(faces.boxes, alone.boxes)
+    np.testing.assert_array_equal(faces.scores, alone.scores)
+    assert len(weak.scores) > 0
+    assert ((weak.scores >= 0.2) & (weak.scores < 0.5)).all()
+    for box in weak.boxes:
+        assert max(box_iou(box, f) for f in faces.boxes) <= 0.3
 
 
 def test_later_passes_keep_to_their_budget(shared_data: Path) -> None:

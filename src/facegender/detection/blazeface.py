@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from ..errors import ModelError
-from .ssd import decode, ssd_anchors, weighted_nms, weighted_nms_iter
+from .ssd import NMS_IOU, iou_one_to_many, decode, ssd_anchors, weighted_nms, weighted_nms_iter
 
 __all__ = [
     "KEYPOINT_NAMES",
@@ -272,13 +272,9 @@ class BlazeFace:
         holding one of a full search, found without merging the weak candidates
         elsewhere (at a low score bar that merging is most of the time).
         """
-        s = self.spec.input_size
-        tensor, scale, offset = _letterbox(bgr, s, pad)
-        raw_boxes, raw_scores = self._runner()(tensor)
-        anchors = ssd_anchors(s, self.spec.strides, self.spec.interpolated_scale_aspect_ratio)
-        boxes, kps, scores = decode(raw_boxes, raw_scores, anchors, float(s), self.min_score)
+        boxes, kps, scores, scale, offset = self._candidates(bgr, pad, self.min_score)
         if holding is not None:
-            point = (np.asarray(holding, np.float32) * scale + offset) / s
+            point = (np.asarray(holding, np.float32) * scale + offset) / self.spec.input_size
             for box, kp, score in weighted_nms_iter(boxes, kps, scores):
                 if box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]:
                     boxes, kps, scores = box[None], kp[None], np.array([score], np.float32)
@@ -287,7 +283,43 @@ class BlazeFace:
                 boxes, kps, scores = boxes[:0], kps[:0], scores[:0]
         else:
             boxes, kps, scores = weighted_nms(boxes, kps, scores)
-        # normalised tensor coordinates -> tensor pixels -> original image pixels
+        return self._found(boxes, kps, scores, scale, offset)
+
+    def detect_with_weak(self, bgr: np.ndarray, pad: float, weak_score: float
+                         ) -> tuple[Found, Found]:
+        """:meth:`detect`'s faces, and from the same network run the weak ones: those
+        scoring ``weak_score`` to ``min_score`` that overlap none of the faces.
+
+        Why one run and two merges: merged together, the weak candidates around a
+        face would move its box (weighted NMS averages them in); the finder's
+        fallback wants the faces exactly as :meth:`detect` gives them and the weak
+        ones only as candidates for its face check.
+        """
+        boxes, kps, scores, scale, offset = self._candidates(bgr, pad, weak_score)
+        strong = scores >= self.min_score
+        faces = weighted_nms(boxes[strong], kps[strong], scores[strong])
+        weak = weighted_nms(boxes[~strong], kps[~strong], scores[~strong])
+        apart = [i for i, box in enumerate(weak[0])
+                 if not len(faces[0]) or iou_one_to_many(box, faces[0]).max() <= NMS_IOU]
+        return (self._found(*faces, scale, offset),
+                self._found(*(a[apart] for a in weak), scale, offset))
+
+    def _candidates(self, bgr: np.ndarray, pad: float, min_score: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The network's decoded candidates scoring ``min_score``, not merged, in normalised
+        tensor coordinates, with the letterbox's scale and offset."""
+        s = self.spec.input_size
+        tensor, scale, offset = _letterbox(bgr, s, pad)
+        raw_boxes, raw_scores = self._runner()(tensor)
+        anchors = ssd_anchors(s, self.spec.strides, self.spec.interpolated_scale_aspect_ratio)
+        boxes, kps, scores = decode(raw_boxes, raw_scores, anchors, float(s), min_score)
+        return boxes, kps, scores, scale, offset
+
+    def _found(self, boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray,
+               scale: np.ndarray, offset: np.ndarray) -> Found:
+        """Merged detections from normalised tensor coordinates to the image's pixels,
+        best score first."""
+        s = self.spec.input_size
         boxes = (boxes * s - np.tile(offset, 2)) / np.tile(scale, 2)
         kps = (kps * s - offset) / scale
         order = np.argsort(-scores, kind="stable")

@@ -52,6 +52,13 @@ def check_face(checker: BlazeFace, image: np.ndarray, box: np.ndarray, *, margin
     m = np.array([[1, 0, half - cx], [0, 1, half - cy]], dtype=np.float32)
     size = max(1, round(2 * half))
     crop = cv2.warpAffine(image, m, (size, size))
+    # shrunk once to the network's input, then turned: the same pixels as shrinking each
+    # turn (a square's area resize commutes with turning it), ~1.5 ms less a turn on a
+    # large box's crop
+    side = min(size, checker.spec.input_size)
+    if side < size:
+        crop = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
+    k = size / side
     shift = np.tile(np.array([cx - half, cy - half], np.float32), 2)
     views: dict[int, Checked] = {}
     runs = 0
@@ -59,12 +66,12 @@ def check_face(checker: BlazeFace, image: np.ndarray, box: np.ndarray, *, margin
         runs += 1
         found = checker.detect(
             crop if not degrees else cv2.rotate(crop, TURN_CODES[degrees]),
-            holding=(size / 2, size / 2))  # a square's centre stays put when turned
+            holding=(side / 2, side / 2))  # a square's centre stays put when turned
         if len(found.scores):  # the best face holding the centre: the only one
-            corners = unturn(found.boxes[0].reshape(2, 2), degrees, size, size)
+            corners = unturn(found.boxes[0].reshape(2, 2), degrees, side, side) * k
             views[degrees] = Checked(
                 float(found.scores[0]),
-                eye_angle(unturn(found.keypoints[0], degrees, size, size)),
+                eye_angle(unturn(found.keypoints[0], degrees, side, side)),
                 np.concatenate([corners.min(axis=0), corners.max(axis=0)]) + shift)
         if degrees == 0 and 0 in views and views[0].score >= sure:
             break

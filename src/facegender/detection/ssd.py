@@ -85,7 +85,7 @@ def decode(
     return boxes[ok], kps[ok], scores[keep][ok]
 
 
-def _iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
     iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
     inter = ix * iy
@@ -131,7 +131,7 @@ def weighted_nms_iter(
     order = np.argsort(-scores, kind="stable")
     while order.size:
         best = order[0]
-        absorbed = _iou_one_to_many(boxes[best], boxes[order]) > iou_threshold
+        absorbed = iou_one_to_many(boxes[best], boxes[order]) > iou_threshold
         absorbed[0] = True  # a degenerate best box still stands for itself
         members = order[absorbed]
         w = scores[members].astype(np.float64)
