@@ -11,7 +11,7 @@ still made, for display.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from .detection import Detector, detector_for
 from .features import default_embedder, face_images, preprocess, preprocess_batch
 from .model import GenderModel
-from .types import Box, Face
+from .types import NEVER_SURE, Box, Face, Prediction
 
 __all__ = ["Analysis", "Detector", "analyze", "analyze_image", "detector_for", "face_features",
            "warm_up"]
@@ -51,6 +51,12 @@ class Analysis:
             "faces": [f.to_dict() for f in self.faces],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
+
+
+def never_sure(prediction: Prediction) -> Prediction:
+    """The answer for a box the finder doubts is a face: uncertain whatever the model's
+    confidence (``uncertain_below`` over 1, as for faces the model is never sure of)."""
+    return replace(prediction, uncertain=True, threshold=NEVER_SURE)
 
 
 def analyze_image(
@@ -113,6 +119,7 @@ def analyze_image(
                     else np.empty((0, 0), np.float32))
     t2 = time.perf_counter()
     preds = model.predict(rows, np.array([b.w for b in boxes])) if boxes else []
+    preds = [never_sure(p) if b.doubtful else p for b, p in zip(boxes, preds, strict=True)]
     t3 = time.perf_counter()
     recon = None
     if reconstruct and cut:

@@ -29,6 +29,10 @@ class Box:
     0 upright, positive when turned clockwise as seen, 180 upside down. Set by detectors
     that know it, so alignment turns the face upright before looking for its landmarks.
     Not part of :meth:`to_dict`: the API's box stays ``x, y, w, h``."""
+    doubtful: bool = False
+    """The finder's face check did not see a face here (a weak first-pass face the check
+    scored low in every turn: a jersey's number, a logo, a hand); its answer is never sure.
+    Not part of :meth:`to_dict` (the answer's ``uncertain_below`` says it)."""
 
     @property
     def area(self) -> int:
@@ -66,6 +70,10 @@ class Box:
         bx, by = int(round(cx0)), int(round(cy0))
         return Box(bx, by, max(1, min(width - bx, int(round(cx1 - cx0)))),
                    max(1, min(height - by, int(round(cy1 - cy0)))), angle)
+
+
+NEVER_SURE = 1.01
+"""An ``uncertain_below`` no confidence reaches: the answer is always marked uncertain."""
 
 
 @dataclass(frozen=True)

@@ -299,6 +299,22 @@ def test_weak_candidates_do_not_turn_an_upside_down_face_upright(shared_data: Pa
     assert angle_gap(face.angle, 180.0) < 45
 
 
+def test_a_box_the_check_doubts_gets_no_sure_answer(shared_data: Path, finder: FaceFinder,
+                                                    default_model) -> None:
+    """The torso below a singer's face (cut here): the first pass boxes her hand (score
+    under 0.65, the check sees no face in any turn), which the default model called "male"
+    0.98 sure. The box stays, doubted, and its answer is never sure; her face in the whole
+    photo is not doubted."""
+    photo = facegender.read_image(shared_data / "imdbwiki/female/female_006090.jpg")
+    (hand,) = finder.detect(photo[164:])
+    assert hand.doubtful and "doubtful" not in hand.to_dict()
+    (face,) = facegender.analyze(photo[164:], default_model)
+    assert face.prediction.uncertain and face.to_dict()["uncertain_below"] > 1
+    assert not FaceFinder(FinderSettings(doubt_below=0.0)).detect(photo[164:])[0].doubtful
+    (singer,) = finder.detect(photo)
+    assert not singer.doubtful
+
+
 def test_a_face_gets_one_box_not_one_per_part(shared_data: Path, finder: FaceFinder) -> None:
     """Turned by 90 degrees, this face gave the short-range pass a second candidate inside
     the first (two boxes on one face before 2026-12-03)."""

@@ -24,6 +24,7 @@ aligner can turn it upright before it looks for landmarks.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -83,13 +84,13 @@ class FaceFinder:
         """
         if image.ndim not in (2, 3) or image.size == 0:
             raise BadRequest(f"expected a non-empty (H, W[, C]) image, got shape {image.shape}")
-        found, angles = self.find(image)
+        found, angles, doubts = self._find(image)
         h, w = image.shape[:2]
         boxes = []
-        for (x0, y0, x1, y1), angle in zip(found.boxes, angles, strict=True):
+        for (x0, y0, x1, y1), angle, doubt in zip(found.boxes, angles, doubts, strict=True):
             box = dlib_shaped(x0, y0, x1, y1, self.settings, w, h, angle)
             if box is not None and not (min_face_size and max(box.w, box.h) < min_face_size):
-                boxes.append(box)
+                boxes.append(replace(box, doubtful=True) if doubt else box)
         boxes.sort(key=lambda b: b.area, reverse=True)
         if not boxes and self.settings.dlib_fallback:
             boxes = self._dlib(image, min_face_size)
@@ -113,6 +114,11 @@ class FaceFinder:
         The angle is the eye line's direction in degrees (clockwise as seen, 0 upright,
         180 upside down), 0 when the tilt is under ``min_angle``.
         """
+        found, angles, _ = self._find(image)
+        return found, angles
+
+    def _find(self, image: np.ndarray) -> tuple[Found, list[float], list[bool]]:
+        """:meth:`find`, and for each face whether the face check doubts it (:meth:`_turned`)."""
         s = self.settings
         work, factor = work_copy(image, s.work_size)
         found = search_pass(self._full, work, 0.0, 0)
@@ -122,10 +128,11 @@ class FaceFinder:
         if len(found.scores):
             if s.small_face_size and faces_are_small(found, work, s.small_face_ratio):
                 found = self._with_tiles(image, found, factor)
-            found, angles = self._turned(work, found)
+            found, angles, doubts = self._turned(work, found)
         else:
             found, angles = self._fallback(work)
-        return Found(found.boxes / factor, found.keypoints / factor, found.scores), angles
+            doubts = [False] * len(angles)
+        return Found(found.boxes / factor, found.keypoints / factor, found.scores), angles, doubts
 
     def _checked(self, work: np.ndarray, found: Found, unlike: Found) -> Found:
         """The faces of ``found`` that pass the face check, leaving out those in ``unlike``."""
@@ -136,7 +143,8 @@ class FaceFinder:
                      or self.check(work, box, turns=(0,)).score >= s.check_score)]
         return Found(found.boxes[keep], found.keypoints[keep], found.scores[keep])
 
-    def _turned(self, work: np.ndarray, found: Found) -> tuple[Found, list[float]]:
+    def _turned(self, work: np.ndarray, found: Found
+                ) -> tuple[Found, list[float], list[bool]]:
         """The first pass's faces and their angles, turned as the photo is turned.
 
         On a photo turned by 90 or 180 degrees the upright pass still finds many faces,
@@ -144,20 +152,24 @@ class FaceFinder:
         shifted along the face. So when the best face scores under ``orient_below`` or
         its eyes say it lies on its side, it is looked at in four turns; when a turn
         wins, the photo is taken as turned and every face is looked at again in that
-        turn, for its box and its angle.
+        turn, for its box and its angle. The best face is doubted (``doubts``) when its
+        score is under ``orient_below`` and the check scores it under ``doubt_below`` in every
+        turn it looked at: the same network, with context, sees no face there.
         """
         s = self.settings
         angles = [eye_angle(k) for k in found.keypoints]
+        doubts = [False] * len(angles)
         if found.scores[0] >= s.orient_below and abs(angles[0]) < 45:
-            return found, [wrap_angle(a, s.min_angle) for a in angles]
+            return found, [wrap_angle(a, s.min_angle) for a in angles], doubts
         best = self.check(work, found.boxes[0], turn_margin=s.turn_margin, sure=s.orient_sure)
+        doubts[0] = bool(found.scores[0] < s.orient_below and best.score < s.doubt_below)
         turn = 90 * round(((best.angle - angles[0] + 180) % 360 - 180) / 90) if best.score else 0
         boxes = found.boxes.copy()
         if best.score:
             boxes[0], angles[0] = best.box, best.angle - turn
         if not turn:
             return (Found(boxes, found.keypoints, found.scores),
-                    [wrap_angle(a, s.min_angle) for a in angles])
+                    [wrap_angle(a, s.min_angle) for a in angles], doubts)
         for i, box in enumerate(found.boxes):
             checked = best if i == 0 else self.check(
                 work, box, turns=(int(-90 * round((angles[i] + turn) / 90)) % 360,))
@@ -166,7 +178,7 @@ class FaceFinder:
             else:
                 angles[i] += turn
         return (Found(boxes, found.keypoints, found.scores),
-                [wrap_angle(a, s.min_angle) for a in angles])
+                [wrap_angle(a, s.min_angle) for a in angles], doubts)
 
     def _fallback(self, work: np.ndarray) -> tuple[Found, list[float]]:
         """The later passes, when the first finds nothing: each face they find is checked.

@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..types import NEVER_SURE  # a group sure at no threshold on validation gets it
 from .data import LabeledSet
 
 GROUPS: tuple[tuple[str, int, int], ...] = (("0-2", 0, 2), ("3-12", 3, 12), ("13-19", 13, 19),
@@ -33,9 +34,6 @@ GROUPS: tuple[tuple[str, int, int], ...] = (("0-2", 0, 2), ("3-12", 3, 12), ("13
 """Label, first and last age of each group, youngest first (the classes' order). Babies
 apart: with children up to 12 in one group their sure answers on the UTKFace test part
 were 0.76 right for babies, 0.92 for ages 3-9."""
-NEVER_SURE = 1.01
-"""The threshold of a group whose sure answers reach the target at no threshold on the
-validation part: every answer for it is uncertain (confidence never exceeds 1)."""
 SMALL_FACE_PX = 80
 """Faces narrower than this (box width in original pixels) count as small."""
 FLOOR = 0.75
