@@ -45,7 +45,7 @@ def test_warm_up_loads_everything_a_first_request_would(shared_data, monkeypatch
 
     import facegender
     from facegender.analyze import warm_up
-    from facegender.detection import FaceFinder, blazeface, landmarks
+    from facegender.detection import FaceFinder, landmarks, tflite_runners
     from facegender.features import embedding
 
     model = facegender.load_model("embedding")
@@ -53,7 +53,7 @@ def test_warm_up_loads_everything_a_first_request_would(shared_data, monkeypatch
     finder = FaceFinder()
     photo = read_image(shared_data / "detection/portraits/obama_and_biden.jpg")
     loads: list[str] = []
-    real_runner = blazeface._LiteRTRunner.__init__
+    real_runner = tflite_runners.LiteRTRunner.__init__
     real_predictor = landmarks.Aligner._predictor
     real_session = embedding.OnnxResNet.__init__
 
@@ -70,7 +70,7 @@ def test_warm_up_loads_everything_a_first_request_would(shared_data, monkeypatch
         loads.append("onnx")
         real_session(self, *a, **k)
 
-    monkeypatch.setattr(blazeface._LiteRTRunner, "__init__", runner)
+    monkeypatch.setattr(tflite_runners.LiteRTRunner, "__init__", runner)
     monkeypatch.setattr(landmarks.Aligner, "_predictor", predictor)
     monkeypatch.setattr(embedding.OnnxResNet, "__init__", session)
     fresh = embedding.Embedder()  # its ONNX session not built yet

