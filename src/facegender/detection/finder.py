@@ -5,7 +5,8 @@ whose longer side is 320 px, ~5 ms on one core). Only when it finds nothing
 do the later passes run: the same model with a border (faces that fill the
 frame; its weak candidates too, for faces turned to the side), then the
 short-range model (selfies), then the full-range model on the copy turned by
-90, 270 and 180 degrees (phone photos without their orientation tag). When the faces
+90, 270 and 180 degrees (phone photos without their orientation tag): see
+:mod:`.later_passes`. When the faces
 found are small for the photo (a group, a scene), overlapping tiles of a
 larger copy are searched as well, for faces too small for the whole-photo pass.
 Every face a later pass or a tile finds must pass the face check
@@ -31,12 +32,12 @@ import numpy as np
 
 from ..errors import BadRequest
 from ..types import Box
-from .blazeface import BlazeFace, Found, nothing
+from .blazeface import BlazeFace, Found
 from .dlib_chain import dlib_detector
 from .face_check import FOUR_TURNS, Checked, check_face
 from .finder_settings import FinderSettings
+from .later_passes import later_passes
 from .passes import (
-    ROTATIONS,
     box_iou,
     dlib_shaped,
     eye_angle,
@@ -181,99 +182,8 @@ class FaceFinder:
                 [wrap_angle(a, s.min_angle) for a in angles], doubts)
 
     def _fallback(self, work: np.ndarray) -> tuple[Found, list[float]]:
-        """The later passes, when the first finds nothing: each face they find is checked.
-
-        A face found only with a border, by the short-range model or on a turned copy
-        gets the face check in its four turns: the best turn gives its angle (the
-        keypoints alone point the wrong way on most turned faces) and a score it
-        must reach, which keeps textures, coins and animals out. A face the padded
-        upright pass finds with ``trust_score`` is kept without it, and one the short-range
-        model scores ``short_trust_score`` is kept when it fails it (close-ups the check
-        cannot judge: a face filling or cut by the frame). When none of the padded
-        pass's faces passes, its ``weak_max`` best weak candidates (``weak_score`` to
-        ``min_score``) get the check, upright only (:meth:`_upright_face`): faces turned to
-        the side, small or dim. A candidate whose centre lies in a face already kept (an
-        eye, a cheek) is not checked. Passes and checks
-        together run the network at most ``max_runs`` times (a check left with fewer
-        runs looks at fewer turns), so no photo costs more than ~18 runs.
-        """
-        s = self.settings
-        passes: list[tuple[BlazeFace, float, int]] = []
-        if s.tight_pad:
-            passes.append((self._full, s.tight_pad, 0))
-        if s.short_range:
-            passes.append((self._short, 0.0, 0))
-        if s.rotations:
-            passes += [(self._full, s.tight_pad, deg) for _, deg in ROTATIONS]
-        runs = 0
-        for model, pad, degrees in passes:
-            if runs >= s.max_runs:
-                break
-            weak = nothing()
-            if model is self._full and not degrees and s.weak_score < s.min_score:
-                found, weak = model.detect_with_weak(work, pad, s.weak_score)
-            else:
-                found = search_pass(model, work, pad, degrees)
-            runs += 1
-            keep, angles = [], []
-            for i, box in enumerate(found.boxes):
-                if runs >= s.max_runs:
-                    break
-                if any(_holds(found.boxes[j], box) for j in keep):
-                    continue  # a part of a face already kept (an eye, a cheek): not checked
-                # what the full-range model saw upright counts for upright (profiles look
-                # nearly as much like a face turned); the short-range model's does not
-                # (it takes upside-down faces for upright ones)
-                prior = float(found.scores[i]) if model is self._full and not degrees else 0.0
-                if prior >= s.trust_score:
-                    keep.append(i)
-                    angles.append(wrap_angle(eye_angle(found.keypoints[i]), s.min_angle))
-                    continue
-                checked = self.check(work, box, turn_margin=s.turn_margin, sure=s.sure_score,
-                                     upright_prior=prior, turns=FOUR_TURNS[:s.max_runs - runs])
-                runs += checked.runs
-                if checked.score >= s.check_score:
-                    keep.append(i)
-                    found.boxes[i] = checked.box
-                    angles.append(wrap_angle(checked.angle, s.min_angle))
-                elif model is self._short and found.scores[i] >= s.short_trust_score:
-                    keep.append(i)
-                    angles.append(wrap_angle(eye_angle(found.keypoints[i]), s.min_angle))
-            if keep:
-                return Found(found.boxes[keep], found.keypoints[keep], found.scores[keep]), angles
-            keep, angles = [], []
-            for i, box in enumerate(weak.boxes[:s.weak_max]):
-                if runs >= s.max_runs:
-                    break
-                checked = self._upright_face(work, box, s.max_runs - runs)
-                runs += checked.runs
-                if checked.score >= s.check_score and all(
-                        box_iou(checked.box, weak.boxes[j]) < 0.3 for j in keep):
-                    keep.append(i)
-                    weak.boxes[i] = checked.box
-                    angles.append(wrap_angle(checked.angle, s.min_angle))
-            if keep:
-                return Found(weak.boxes[keep], weak.keypoints[keep], weak.scores[keep]), angles
-        return nothing(), []
-
-    def _upright_face(self, work: np.ndarray, box: np.ndarray, budget: int) -> Checked:
-        """The face check of a weak candidate, passed only by an upright face.
-
-        Looked at upright first; one the check is not sure of (``check_score`` to
-        ``sure_score``) is also looked at in its three turns and fails when a turn scores
-        better: an upside-down face can score 0.57-0.61 upright in the check (two of the
-        turned IMDB-WIKI photos), and the turned passes find those with their right
-        angle. Costs one network run, or four (fails when ``budget`` has fewer).
-        """
-        s = self.settings
-        upright = self.check(work, box, turns=(0,))
-        if upright.score >= s.sure_score or upright.score < s.check_score:
-            return upright
-        if budget < 4:
-            return upright._replace(score=0.0)
-        turned = self.check(work, box, turns=FOUR_TURNS[1:])
-        return upright._replace(score=upright.score if turned.score <= upright.score else 0.0,
-                                runs=1 + turned.runs)
+        """The later passes (:func:`.later_passes.later_passes`) with this finder's models."""
+        return later_passes(work, self.settings, self._full, self._short, self.check)
 
     def check(self, image: np.ndarray, box: np.ndarray, *,
               turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,
@@ -302,12 +212,6 @@ class FaceFinder:
         known = Found(found.boxes / k, found.keypoints / k, found.scores)
         new = self._checked(big, tiled, unlike=known)
         return merge_found(found, Found(new.boxes * k, new.keypoints * k, new.scores))
-
-def _holds(outer: np.ndarray, inner: np.ndarray) -> bool:
-    """Whether box ``inner``'s centre lies inside box ``outer`` (both x0, y0, x1, y1)."""
-    cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
-    return bool(outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3])
-
 
 def face_finder(settings: FinderSettings | None = None) -> FaceFinder:
     """A process-wide :class:`FaceFinder` per settings, built on first use."""

@@ -39,7 +39,7 @@ class FinderSettings:
     weak_score: float = 0.3
     """When the padded pass's faces fail the face check (or it finds none), its weak
     candidates (scoring this to ``min_score``; the ``weak_max`` best, from the same network
-    run) get the check too, kept only upright (:meth:`FaceFinder._upright_face`): faces
+    run) get the check too, kept only upright (:func:`.later_passes.upright_face`): faces
     turned to the side, small or dim, that the network scores low on the whole photo but
     sure with context around them. Chosen on 134 photos of 2,500 IMDB-WIKI photos outside
     the benchmark's sample where the finder found nothing: 0.3 found 7 (all real faces),

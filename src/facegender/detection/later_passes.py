@@ -1,0 +1,124 @@
+"""The finder's later passes: what it does when its first pass finds no face.
+
+Why a module of its own: the first pass answers most photos in one network run; the later
+passes (a border, weak candidates, the short-range model, turned copies) and the face checks
+that keep their candidates honest are most of the finder's rules and all of its slow
+photos, and they need only the settings, two models and the face check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .blazeface import BlazeFace, Found, nothing
+from .face_check import FOUR_TURNS, Checked
+from .finder_settings import FinderSettings
+from .passes import ROTATIONS, box_iou, eye_angle, search_pass, wrap_angle
+
+CheckFn = Callable[..., Checked]
+"""The finder's face check (:meth:`.finder.FaceFinder.check`)."""
+
+
+def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: BlazeFace,
+                 check: CheckFn) -> tuple[Found, list[float]]:
+    """The later passes, when the first finds nothing: each face they find is checked.
+
+    A face found only with a border, by the short-range model or on a turned copy
+    gets the face check in its four turns: the best turn gives its angle (the
+    keypoints alone point the wrong way on most turned faces) and a score it
+    must reach, which keeps textures, coins and animals out. A face the padded
+    upright pass finds with ``trust_score`` is kept without it, and one the short-range
+    model scores ``short_trust_score`` is kept when it fails it (close-ups the check
+    cannot judge: a face filling or cut by the frame). When none of the padded
+    pass's faces passes, its ``weak_max`` best weak candidates (``weak_score`` to
+    ``min_score``) get the check, upright only (:func:`upright_face`): faces turned to
+    the side, small or dim. A candidate whose centre lies in a face already kept (an
+    eye, a cheek) is not checked. Passes and checks together run the network at most
+    ``max_runs`` times (a check left with fewer runs looks at fewer turns), so no photo
+    costs more than ~18 runs. ``check`` is the finder's face check.
+    """
+    passes: list[tuple[BlazeFace, float, int]] = []
+    if s.tight_pad:
+        passes.append((full, s.tight_pad, 0))
+    if s.short_range:
+        passes.append((short, 0.0, 0))
+    if s.rotations:
+        passes += [(full, s.tight_pad, deg) for _, deg in ROTATIONS]
+    runs = 0
+    for model, pad, degrees in passes:
+        if runs >= s.max_runs:
+            break
+        weak = nothing()
+        if model is full and not degrees and s.weak_score < s.min_score:
+            found, weak = model.detect_with_weak(work, pad, s.weak_score)
+        else:
+            found = search_pass(model, work, pad, degrees)
+        runs += 1
+        keep, angles = [], []
+        for i, box in enumerate(found.boxes):
+            if runs >= s.max_runs:
+                break
+            if any(_holds(found.boxes[j], box) for j in keep):
+                continue  # a part of a face already kept (an eye, a cheek): not checked
+            # what the full-range model saw upright counts for upright (profiles look
+            # nearly as much like a face turned); the short-range model's does not
+            # (it takes upside-down faces for upright ones)
+            prior = float(found.scores[i]) if model is full and not degrees else 0.0
+            if prior >= s.trust_score:
+                keep.append(i)
+                angles.append(wrap_angle(eye_angle(found.keypoints[i]), s.min_angle))
+                continue
+            checked = check(work, box, turn_margin=s.turn_margin, sure=s.sure_score,
+                            upright_prior=prior, turns=FOUR_TURNS[:s.max_runs - runs])
+            runs += checked.runs
+            if checked.score >= s.check_score:
+                keep.append(i)
+                found.boxes[i] = checked.box
+                angles.append(wrap_angle(checked.angle, s.min_angle))
+            elif model is short and found.scores[i] >= s.short_trust_score:
+                keep.append(i)
+                angles.append(wrap_angle(eye_angle(found.keypoints[i]), s.min_angle))
+        if keep:
+            return Found(found.boxes[keep], found.keypoints[keep], found.scores[keep]), angles
+        keep, angles = [], []
+        for i, box in enumerate(weak.boxes[:s.weak_max]):
+            if runs >= s.max_runs:
+                break
+            checked = upright_face(work, box, s, check, s.max_runs - runs)
+            runs += checked.runs
+            if checked.score >= s.check_score and all(
+                    box_iou(checked.box, weak.boxes[j]) < 0.3 for j in keep):
+                keep.append(i)
+                weak.boxes[i] = checked.box
+                angles.append(wrap_angle(checked.angle, s.min_angle))
+        if keep:
+            return Found(weak.boxes[keep], weak.keypoints[keep], weak.scores[keep]), angles
+    return nothing(), []
+
+
+def upright_face(work: np.ndarray, box: np.ndarray, s: FinderSettings, check: CheckFn,
+                 budget: int) -> Checked:
+    """The face check of a weak candidate, passed only by an upright face.
+
+    Looked at upright first; one the check is not sure of (``check_score`` to
+    ``sure_score``) is also looked at in its three turns and fails when a turn scores
+    better: an upside-down face can score 0.57-0.61 upright in the check (two of the
+    turned IMDB-WIKI photos), and the turned passes find those with their right
+    angle. Costs one network run, or four (fails when ``budget`` has fewer).
+    """
+    upright = check(work, box, turns=(0,))
+    if upright.score >= s.sure_score or upright.score < s.check_score:
+        return upright
+    if budget < 4:
+        return upright._replace(score=0.0)
+    turned = check(work, box, turns=FOUR_TURNS[1:])
+    return upright._replace(score=upright.score if turned.score <= upright.score else 0.0,
+                            runs=1 + turned.runs)
+
+
+def _holds(outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether box ``inner``'s centre lies inside box ``outer`` (both x0, y0, x1, y1)."""
+    cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
+    return bool(outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3])
