@@ -12,7 +12,7 @@ import pytest
 import facegender
 from facegender.detection import FaceFinder, FinderSettings, detector_for, face_finder
 from facegender.detection.blazeface import BlazeFace
-from facegender.detection.passes import box_iou
+from facegender.detection.passes import box_iou, work_copy
 from facegender.errors import BadRequest
 from facegender.features import default_embedder
 from facegender.types import Box
@@ -231,7 +231,8 @@ def test_training_faces_are_found_again_as_recorded() -> None:
     assert "short_trust_score" not in recorded  # trained before the close-up rule
     again = recorded_settings(recorded)
     assert isinstance(again, FinderSettings)
-    assert (again.tile_overlap, again.short_trust_score) == (0.5, 1.01)
+    assert (again.tile_overlap, again.short_trust_score, again.small_face_pass) \
+        == (0.5, 1.01, "tiles")
     assert recorded_settings({**recorded, "short_trust_score": 0.9}).short_trust_score == 0.9
     assert recorded_settings(FinderSettings().to_manifest() | {"kind": "blazeface"}) \
         == FinderSettings()
@@ -361,3 +362,30 @@ def test_a_clear_portrait_costs_one_or_two_network_runs(shared_data: Path,
     unsure = FaceFinder(FinderSettings(orient_below=1.0))  # every photo checked for its turn
     assert count_runs(unsure, obama) == 2
     assert count_runs(FaceFinder(FinderSettings(orient_below=1.0, orient_sure=1.0)), obama) == 5
+
+
+def test_the_wide_pass_finds_the_tiles_faces_in_one_run(shared_data: Path) -> None:
+    """The finder's small-face search: one network run instead of six tiles on a 4:3
+    scene, the same six people found."""
+    photo = facegender.read_image(shared_data / "detection/scenes/friends_poker_t1.jpg")
+    wide = FaceFinder(FinderSettings())
+    tiles = FaceFinder(FinderSettings(small_face_pass="tiles", small_face_min_score=0.5))
+    a, b = wide.detect(photo), tiles.detect(photo)
+    assert len(a) == len(b) == 6
+    assert all(max(x.iou(y) for y in b) > 0.7 for x in a)
+    assert count_runs(wide, photo) + 4 <= count_runs(tiles, photo)
+
+
+def test_photos_of_every_shape_share_a_few_inputs() -> None:
+    """The wide pass's input: the copy at the tiles' scale, each side rounded up to 96 px, so
+    a server loads a few interpreters (16 at most), not one per photo shape."""
+    finder = FaceFinder(FinderSettings())
+    assert finder._wide_shape((480, 640)) == (288, 384)  # 4:3 at exactly the tiles' scale
+    assert finder._wide_shape((640, 480)) == (384, 288)
+    assert finder._wide_shape((360, 640)) == (288, 384)  # 16:9: black bars
+    assert finder._wide_shape((200, 250)) == (192, 192)  # a small photo is not enlarged
+    rng = np.random.default_rng(0)
+    big = [work_copy(np.zeros((int(h), int(w), 3), np.uint8), 640)[0]
+           for h, w in rng.integers(20, 3000, (300, 2))]
+    assert len({finder._wide_shape(b.shape[:2]) for b in big}) <= 16
+    assert finder._wide((480, 640)) is finder._wide((470, 640))

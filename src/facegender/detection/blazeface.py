@@ -113,8 +113,10 @@ def nothing() -> Found:
 # --------------------------------------------------------------------------
 
 
-def _letterbox(bgr: np.ndarray, size: int, pad: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fit ``bgr`` (plus a ``pad`` fraction of black margin) centred in size x size.
+def _letterbox(bgr: np.ndarray, shape: tuple[int, int], pad: float, most: float = np.inf
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit ``bgr`` (plus a ``pad`` fraction of black margin) centred in ``shape`` (H, W),
+    scaled by at most ``most``.
 
     Returns the NHWC float tensor (RGB in [-1, 1], black border = -1 as in
     MediaPipe's BORDER_ZERO on the uint8 image), and per-axis ``scale`` and
@@ -125,12 +127,14 @@ def _letterbox(bgr: np.ndarray, size: int, pad: float) -> tuple[np.ndarray, np.n
     elif bgr.shape[2] == 4:
         bgr = cv2.cvtColor(bgr, cv2.COLOR_BGRA2BGR)
     h, w = bgr.shape[:2]
-    scale = size / (max(h, w) * (1.0 + 2.0 * pad))
+    rows, cols = shape
+    border = 2.0 * pad * max(h, w)
+    scale = min(cols / (w + border), rows / (h + border), most)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
     small = cv2.resize(bgr, (nw, nh), interpolation=interp)
-    ox, oy = (size - nw) // 2, (size - nh) // 2
-    canvas = np.zeros((size, size, 3), np.uint8)
+    ox, oy = (cols - nw) // 2, (rows - nh) // 2
+    canvas = np.zeros((rows, cols, 3), np.uint8)
     canvas[oy : oy + nh, ox : ox + nw] = small
     tensor = canvas[:, :, ::-1].astype(np.float32) * (1.0 / 127.5) - 1.0
     # The exact per-axis scale of the resize, so rounding does not shift boxes.
@@ -145,6 +149,10 @@ class BlazeFace:
     ``runtime``: "litert" (ai_edge_litert) or "opencv" (cv2.dnn); both give
     the same boxes up to float noise.  ``min_score``: keep detections with
     sigmoid score >= this (MediaPipe uses 0.5 short / 0.6 full).
+    ``input_shape``: (height, width) of a larger input for the full-range model (multiples
+    of 32, :mod:`.tflite_graph`): one run over a larger copy instead of tiles of it; None
+    for the model's own square. ``max_scale``: the most an image is scaled by to fit the
+    input (the rest stays black): the scale the network was meant to see it at.
     ``num_threads``: intra-op threads for LiteRT, 0 for the process's share
     (:func:`facegender.threads.pool_threads`, read when a thread's interpreter is
     made); OpenCV follows cv2.setNumThreads.
@@ -158,9 +166,13 @@ class BlazeFace:
         runtime: Runtime = "litert",
         min_score: float = 0.5,
         num_threads: int = 0,
+        input_shape: tuple[int, int] | None = None,
+        max_scale: float = np.inf,
     ) -> None:
         if model not in MODEL_SPECS:
             raise ValueError(f"model must be one of {sorted(MODEL_SPECS)}, not {model!r}")
+        if input_shape is not None and model != "full":
+            raise ValueError("only the full-range model takes another input shape")
         if runtime not in ("litert", "opencv"):
             raise ValueError(f"runtime must be 'litert' or 'opencv', not {runtime!r}")
         self.model: ModelName = model
@@ -168,12 +180,20 @@ class BlazeFace:
         self.min_score = float(min_score)
         self.num_threads = int(num_threads)
         self.spec = MODEL_SPECS[model]
+        native = (self.spec.input_size, self.spec.input_size)
+        self.input_shape: tuple[int, int] = tuple(input_shape or native)  # type: ignore[assignment]
+        self._resized = self.input_shape != native
+        self.max_scale = float(max_scale)
+        # the decoder's scale: the side, or (width, height) when not square
+        h, w = self.input_shape
+        self._scale: float | np.ndarray = (
+            float(h) if h == w else np.array([w, h], np.float32))
         self._local = threading.local()
 
     def __repr__(self) -> str:
-        return (
-            f"BlazeFace(model={self.model!r}, runtime={self.runtime!r}, min_score={self.min_score})"
-        )
+        shape = f", input_shape={self.input_shape}" if self._resized else ""
+        return (f"BlazeFace(model={self.model!r}, runtime={self.runtime!r}, "
+                f"min_score={self.min_score}{shape})")
 
     def _runner(self) -> Runner:
         runner = getattr(self._local, "runner", None)
@@ -183,10 +203,11 @@ class BlazeFace:
                 raise ModelError(f"BlazeFace model file {path} is missing")
             from ..threads import pool_threads
 
+            shape = self.input_shape if self._resized else None
             runner = (
-                LiteRTRunner(path, self.num_threads or pool_threads())
+                LiteRTRunner(path, self.num_threads or pool_threads(), shape)
                 if self.runtime == "litert"
-                else OpenCVRunner(path)
+                else OpenCVRunner(path, shape)
             )
             self._local.runner = runner
         return runner
@@ -210,7 +231,7 @@ class BlazeFace:
         """
         boxes, kps, scores, scale, offset = self._candidates(bgr, pad, self.min_score)
         if holding is not None:
-            point = (np.asarray(holding, np.float32) * scale + offset) / self.spec.input_size
+            point = (np.asarray(holding, np.float32) * scale + offset) / self._scale
             for box, kp, score in weighted_nms_iter(boxes, kps, scores):
                 if box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]:
                     boxes, kps, scores = box[None], kp[None], np.array([score], np.float32)
@@ -237,26 +258,28 @@ class BlazeFace:
         weak = weighted_nms(boxes[~strong], kps[~strong], scores[~strong])
         apart = [i for i, box in enumerate(weak[0])
                  if not len(faces[0]) or iou_one_to_many(box, faces[0]).max() <= NMS_IOU]
-        return (self._found(*faces, scale, offset),
-                self._found(*(a[apart] for a in weak), scale, offset))
+        wb, wk, ws = (a[apart] for a in weak)
+        return self._found(*faces, scale, offset), self._found(wb, wk, ws, scale, offset)
 
     def _candidates(self, bgr: np.ndarray, pad: float, min_score: float
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The network's decoded candidates scoring ``min_score``, not merged, in normalised
         tensor coordinates, with the letterbox's scale and offset."""
-        s = self.spec.input_size
-        tensor, scale, offset = _letterbox(bgr, s, pad)
+        tensor, scale, offset = _letterbox(bgr, self.input_shape, pad, self.max_scale)
         raw_boxes, raw_scores = self._runner()(tensor)
-        anchors = ssd_anchors(s, self.spec.strides, self.spec.interpolated_scale_aspect_ratio)
-        boxes, kps, scores = decode(raw_boxes, raw_scores, anchors, float(s), min_score)
+        h, w = self.input_shape
+        anchors = ssd_anchors(h if h == w else self.input_shape, self.spec.strides,
+                              self.spec.interpolated_scale_aspect_ratio)
+        boxes, kps, scores = decode(raw_boxes, raw_scores, anchors, self._scale, min_score)
         return boxes, kps, scores, scale, offset
 
     def _found(self, boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray,
                scale: np.ndarray, offset: np.ndarray) -> Found:
         """Merged detections from normalised tensor coordinates to the image's pixels,
         best score first."""
-        s = self.spec.input_size
-        boxes = (boxes * s - np.tile(offset, 2)) / np.tile(scale, 2)
+        s = self._scale
+        boxes = (boxes * (s if np.isscalar(s) else np.tile(s, 2)) - np.tile(offset, 2)
+                 ) / np.tile(scale, 2)
         kps = (kps * s - offset) / scale
         order = np.argsort(-scores, kind="stable")
         return Found(boxes[order].astype(np.float32), kps[order].astype(np.float32),

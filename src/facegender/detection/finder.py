@@ -7,8 +7,9 @@ frame; its weak candidates too, for faces turned to the side), then the
 short-range model (selfies), then the full-range model on the copy turned by
 90, 270 and 180 degrees (phone photos without their orientation tag): see
 :mod:`.later_passes`. When the faces
-found are small for the photo (a group, a scene), overlapping tiles of a
-larger copy are searched as well, for faces too small for the whole-photo pass.
+found are small for the photo (a group, a scene), a larger copy is searched as well
+(in one run of the model resized to it, :mod:`.tflite_graph`), for faces too small for
+the whole-photo pass.
 Every face a later pass or a tile finds must pass the face check
 (:meth:`FaceFinder.check`) unless it scores ``trust_score``, and the later passes
 stop after ``max_runs`` network runs. dlib's chain (:mod:`.dlib_chain`) is a setting, off
@@ -49,6 +50,10 @@ from .passes import (
     work_copy,
     wrap_angle,
 )
+from .tflite_graph import CELL
+
+STEP = 3 * CELL
+"""The wide pass's input sides are multiples of this (96 px): few shapes, little black."""
 
 
 class FaceFinder:
@@ -68,10 +73,17 @@ class FaceFinder:
         self._tiles = BlazeFace("full", runtime, s.small_face_min_score)
         self._checker = BlazeFace("full", runtime, 0.01)
         self._edges = BlazeFace("full", runtime, s.edge_min_score)
+        self._wides: dict[tuple[int, int], BlazeFace] = {}
 
     def warm_up(self) -> None:
-        """Load this thread's interpreters of every pass now (see :func:`..analyze.warm_up`)."""
-        for model in (self._full, self._short, self._tiles, self._checker, self._edges):
+        """Load this thread's interpreters of every pass now (see :func:`..analyze.warm_up`),
+        the small-face search's for 4:3 photos either way up and square ones."""
+        s, side = self.settings, self.settings.small_face_size
+        wides = ([self._wide(shape) for shape in
+                  ((side * 3 // 4, side), (side, side * 3 // 4), (side, side))]
+                 if side and s.small_face_pass == "wide" else [])
+        for model in (self._full, self._short, self._tiles, self._checker, self._edges,
+                      *wides):
             model.warm_up()
 
     def detect(self, image: np.ndarray, min_face_size: int | None = None) -> list[Box]:
@@ -128,7 +140,7 @@ class FaceFinder:
             found = merge_found(found, self._checked(work, edges, unlike=found))
         if len(found.scores):
             if s.small_face_size and faces_are_small(found, work, s.small_face_ratio):
-                found = self._with_tiles(image, found, factor)
+                found = self._with_small_faces(image, found, factor)
             found, angles, doubts = self._turned(work, found)
         else:
             found, angles = self._fallback(work)
@@ -194,24 +206,55 @@ class FaceFinder:
                           turns=turns, turn_margin=turn_margin, sure=sure,
                           upright_prior=upright_prior)
 
-    def _with_tiles(self, image: np.ndarray, found: Found, factor: float) -> Found:
-        """Add faces from overlapping tiles of a larger copy (in ``factor``'s pixels).
+    def _with_small_faces(self, image: np.ndarray, found: Found, factor: float) -> Found:
+        """Add the faces a search of a larger copy finds (in ``factor``'s pixels).
 
-        A face only the tiles find must pass the face check, on the larger copy: at
-        the tiles' score bar alone they box dogs and galaxies.
+        The copy's longer side is ``small_face_size``; it is searched at the scale the
+        network sees the tiles of ``work_size`` at, in one run of the model resized to the
+        copy's shape (``small_face_pass="wide"``, :meth:`_wide`) or tile by tile. A face
+        only this search finds must pass the face check, on the larger copy: at its score
+        bar alone it boxes dogs and galaxies.
         """
-        big, big_factor = work_copy(image, self.settings.small_face_size)
-        tile = self.settings.work_size
+        s = self.settings
+        big, big_factor = work_copy(image, s.small_face_size)
         k = factor / big_factor
-        parts = []
-        for x, y in tile_corners(big.shape[1], big.shape[0], tile, self.settings.tile_overlap):
-            t = self._tiles.detect(big[y:y + tile, x:x + tile])
-            shift = np.array([x, y], np.float32)
-            parts.append(Found(t.boxes + np.tile(shift, 2), t.keypoints + shift, t.scores))
-        tiled = nms_found(*parts)
+        if s.small_face_pass == "wide":
+            more = self._wide(big.shape[:2]).detect(big)
+        else:
+            tile = s.work_size
+            parts = []
+            for x, y in tile_corners(big.shape[1], big.shape[0], tile, s.tile_overlap):
+                t = self._tiles.detect(big[y:y + tile, x:x + tile])
+                shift = np.array([x, y], np.float32)
+                parts.append(Found(t.boxes + np.tile(shift, 2), t.keypoints + shift, t.scores))
+            more = nms_found(*parts)
         known = Found(found.boxes / k, found.keypoints / k, found.scores)
-        new = self._checked(big, tiled, unlike=known)
+        new = self._checked(big, more, unlike=known)
         return merge_found(found, Found(new.boxes * k, new.keypoints * k, new.scores))
+
+    def _wide(self, shape: tuple[int, int]) -> BlazeFace:
+        """The full-range model that takes a copy of ``shape`` (H, W) whole, at the scale
+        it sees a ``work_size`` tile at (192/320).
+
+        Its input is the copy at that scale, each side rounded up to a multiple of
+        :data:`STEP` (96 px): 384x288 for a 640x480 copy, black bars for the rest of a
+        16:9 one. So photos of every shape share 16 inputs, a model each, loaded once per
+        thread (the 4:3 and square ones by :meth:`warm_up`), instead of one per shape.
+        """
+        key = self._wide_shape(shape)
+        model = self._wides.get(key)
+        if model is None:
+            model = self._wides.setdefault(key, BlazeFace(
+                "full", self._full.runtime, self.settings.small_face_min_score,
+                input_shape=key, max_scale=self._full.spec.input_size / self.settings.work_size))
+        return model
+
+    def _wide_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
+        """The input shape :meth:`_wide` uses for a copy of ``shape`` (H, W)."""
+        scale = self._full.spec.input_size / self.settings.work_size
+        return (max(STEP, -(-round(shape[0] * scale) // STEP) * STEP),
+                max(STEP, -(-round(shape[1] * scale) // STEP) * STEP))
+
 
 def face_finder(settings: FinderSettings | None = None) -> FaceFinder:
     """A process-wide :class:`FaceFinder` per settings, built on first use."""

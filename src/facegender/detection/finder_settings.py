@@ -59,6 +59,13 @@ class FinderSettings:
     43 group faces, 24 in bald_guys.jpg and 52 in the clip's audience, but lost a 22 px face
     in two of four frames of the clip's first second (a 640 px frame searched at 480); 400
     (2x1 tiles) lost 4 of bald_guys' faces."""
+    small_face_pass: str = "wide"
+    """How the ``small_face_size`` copy is searched: ``"wide"``, one run of the full-range
+    model resized to the copy's shape at the tiles' scale (:mod:`.tflite_graph`: 384x288 for
+    a 4:3 photo), or ``"tiles"``, overlapping ``work_size`` tiles of it, one run each (the
+    finder until 2026-12-03, kept so older records rebuild exactly). On the tuning sets
+    (reports/detection.md) the wide pass, with ``small_face_min_score`` 0.45, finds the faces
+    the tiles found and two more, in one network run instead of 4-6."""
     tile_overlap: float = 0.25
     """Least share of a tile's side two neighbouring tiles cover together. A quarter (80 px
     of a 320 px tile, twice the largest face the tiles are for) instead of a half: 2x2 tiles
@@ -66,9 +73,13 @@ class FinderSettings:
     and scene photo, the clip's audience and the turned photos, 14% less time on the
     group photos (27.5 -> 23.7 ms)."""
     small_face_ratio: float = 0.25
-    small_face_min_score: float = 0.5
-    """Score a face from the tiles needs; it must also pass the face check (at 0.5 without
-    the check tiles boxed dogs and galaxies; at 0.7 they missed a pianist in the clip)."""
+    small_face_min_score: float = 0.45
+    """Score a face from the small-face search needs; it must also pass the face check (at 0.5
+    without the check tiles boxed dogs and galaxies; at 0.7 they missed a pianist in the
+    clip). 0.5 for the tiles; 0.45 for the wide pass, which scored an audience face of the
+    clip 0.46-0.49 where its tile scored 0.50-0.51 (two of 13 frames); at 0.45 it finds every
+    face the tiles found on the tuning sets, two more in an IMDB-WIKI team photo, and no
+    box on the 221 torsos or the photos without a face."""
     box_scale: float = 0.93
     """dlib's box side over BlazeFace's for the same face: the median over the 316 of 400
     IMDB-WIKI photos where both find one face (benchmarks/box_mapping.py)."""
@@ -145,6 +156,8 @@ class FinderSettings:
             (self.small_face_size == 0 or self.work_size < self.small_face_size <= 4096,
              "small_face_size", "0 (off) or work_size..4096", self.small_face_size),
             (0.0 <= self.tile_overlap <= 0.75, "tile_overlap", "0..0.75", self.tile_overlap),
+            (self.small_face_pass in ("wide", "tiles"), "small_face_pass", "'wide' or 'tiles'",
+             self.small_face_pass),
             (0.0 < self.small_face_ratio <= 1.0, "small_face_ratio", "0..1",
              self.small_face_ratio),
             (0.05 <= self.small_face_min_score <= 1.0, "small_face_min_score", "0.05..1",

@@ -56,7 +56,8 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
         else:
             found = search_pass(model, work, pad, degrees)
         runs += 1
-        keep, angles = [], []
+        keep: list[int] = []
+        angles: list[float] = []
         for i, box in enumerate(found.boxes):
             if runs >= s.max_runs:
                 break

