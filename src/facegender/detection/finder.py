@@ -10,7 +10,7 @@ short-range model (selfies), then the full-range model on the copy turned by
 found are small for the photo (a group, a scene), a larger copy is searched as well
 (in one run of the model resized to it, :mod:`.tflite_graph`), for faces too small for
 the whole-photo pass.
-Every face a later pass or a tile finds must pass the face check
+Every face a later pass or the small-face search finds must pass the face check
 (:meth:`FaceFinder.check`) unless it scores ``trust_score``, and the later passes
 stop after ``max_runs`` network runs. dlib's chain (:mod:`.dlib_chain`) is a setting, off
 by default: it is 10-100x slower and where it finds what BlazeFace missed it
