@@ -380,12 +380,12 @@ def test_photos_of_every_shape_share_a_few_inputs() -> None:
     """The wide pass's input: the copy at the tiles' scale, each side rounded up to 96 px, so
     a server loads a few interpreters (16 at most), not one per photo shape."""
     finder = FaceFinder(FinderSettings())
-    assert finder._wide_shape((480, 640)) == (288, 384)  # 4:3 at exactly the tiles' scale
-    assert finder._wide_shape((640, 480)) == (384, 288)
-    assert finder._wide_shape((360, 640)) == (288, 384)  # 16:9: black bars
-    assert finder._wide_shape((200, 250)) == (192, 192)  # a small photo is not enlarged
+    assert finder._small.wide_shape((480, 640)) == (288, 384)  # 4:3 at exactly the tiles' scale
+    assert finder._small.wide_shape((640, 480)) == (384, 288)
+    assert finder._small.wide_shape((360, 640)) == (288, 384)  # 16:9: black bars
+    assert finder._small.wide_shape((200, 250)) == (192, 192)  # a small photo is not enlarged
     rng = np.random.default_rng(0)
     big = [work_copy(np.zeros((int(h), int(w), 3), np.uint8), 640)[0]
            for h, w in rng.integers(20, 3000, (300, 2))]
-    assert len({finder._wide_shape(b.shape[:2]) for b in big}) <= 16
-    assert finder._wide((480, 640)) is finder._wide((470, 640))
+    assert len({finder._small.wide_shape(b.shape[:2]) for b in big}) <= 16
+    assert finder._small.wide((480, 640)) is finder._small.wide((470, 640))

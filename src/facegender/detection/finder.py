@@ -44,16 +44,11 @@ from .passes import (
     eye_angle,
     faces_are_small,
     merge_found,
-    nms_found,
     search_pass,
-    tile_corners,
     work_copy,
     wrap_angle,
 )
-from .tflite_graph import CELL
-
-STEP = 3 * CELL
-"""The wide pass's input sides are multiples of this (96 px): few shapes, little black."""
+from .small_faces import SmallFaceSearch
 
 
 class FaceFinder:
@@ -70,21 +65,15 @@ class FaceFinder:
         runtime: Any = s.runtime
         self._full = BlazeFace("full", runtime, s.min_score)
         self._short = BlazeFace("short", runtime, s.min_score)
-        self._tiles = BlazeFace("full", runtime, s.small_face_min_score)
         self._checker = BlazeFace("full", runtime, 0.01)
         self._edges = BlazeFace("full", runtime, s.edge_min_score)
-        self._wides: dict[tuple[int, int], BlazeFace] = {}
+        self._small = SmallFaceSearch(s, runtime)
 
     def warm_up(self) -> None:
-        """Load this thread's interpreters of every pass now (see :func:`..analyze.warm_up`):
-        the small-face search's for 4:3 photos either way up (cameras' and phones'; ~15 MB
-        each), the tiles' when it uses tiles; other shapes load on first use (~15 ms)."""
-        s, side = self.settings, self.settings.small_face_size
-        wide = side and s.small_face_pass == "wide"
-        small = ([self._wide((side * 3 // 4, side)), self._wide((side, side * 3 // 4))]
-                 if wide else [self._tiles] if side else [])
-        for model in (self._full, self._short, self._checker, self._edges, *small):
+        """Load this thread's interpreters of every pass now (see :func:`..analyze.warm_up`)."""
+        for model in (self._full, self._short, self._checker, self._edges):
             model.warm_up()
+        self._small.warm_up()
 
     def detect(self, image: np.ndarray, min_face_size: int | None = None) -> list[Box]:
         """Every face as a dlib-shaped box in original pixels, clipped, largest first.
@@ -209,51 +198,16 @@ class FaceFinder:
     def _with_small_faces(self, image: np.ndarray, found: Found, factor: float) -> Found:
         """Add the faces a search of a larger copy finds (in ``factor``'s pixels).
 
-        The copy's longer side is ``small_face_size``; it is searched at the scale the
-        network sees the tiles of ``work_size`` at, in one run of the model resized to the
-        copy's shape (``small_face_pass="wide"``, :meth:`_wide`) or tile by tile. A face
-        only this search finds must pass the face check, on the larger copy: at its score
-        bar alone it boxes dogs and galaxies.
+        The copy's longer side is ``small_face_size`` (:mod:`.small_faces`). A face only
+        this search finds must pass the face check, on the larger copy: at its score bar
+        alone it boxes dogs and galaxies.
         """
-        s = self.settings
-        big, big_factor = work_copy(image, s.small_face_size)
+        big, big_factor = work_copy(image, self.settings.small_face_size)
         k = factor / big_factor
-        if s.small_face_pass == "wide":
-            more = self._wide(big.shape[:2]).detect(big)
-        else:
-            tile = s.work_size
-            parts = []
-            for x, y in tile_corners(big.shape[1], big.shape[0], tile, s.tile_overlap):
-                t = self._tiles.detect(big[y:y + tile, x:x + tile])
-                shift = np.array([x, y], np.float32)
-                parts.append(Found(t.boxes + np.tile(shift, 2), t.keypoints + shift, t.scores))
-            more = nms_found(*parts)
+        more = self._small.search(big)
         known = Found(found.boxes / k, found.keypoints / k, found.scores)
         new = self._checked(big, more, unlike=known)
         return merge_found(found, Found(new.boxes * k, new.keypoints * k, new.scores))
-
-    def _wide(self, shape: tuple[int, int]) -> BlazeFace:
-        """The full-range model that takes a copy of ``shape`` (H, W) whole, at the scale
-        it sees a ``work_size`` tile at (192/320).
-
-        Its input is the copy at that scale, each side rounded up to a multiple of
-        :data:`STEP` (96 px): 384x288 for a 640x480 copy, black bars for the rest of a
-        16:9 one. So photos of every shape share 16 inputs, a model each, loaded once per
-        thread (the 4:3 and square ones by :meth:`warm_up`), instead of one per shape.
-        """
-        key = self._wide_shape(shape)
-        model = self._wides.get(key)
-        if model is None:
-            model = self._wides.setdefault(key, BlazeFace(
-                "full", self._full.runtime, self.settings.small_face_min_score,
-                input_shape=key, max_scale=self._full.spec.input_size / self.settings.work_size))
-        return model
-
-    def _wide_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
-        """The input shape :meth:`_wide` uses for a copy of ``shape`` (H, W)."""
-        scale = self._full.spec.input_size / self.settings.work_size
-        return (max(STEP, -(-round(shape[0] * scale) // STEP) * STEP),
-                max(STEP, -(-round(shape[1] * scale) // STEP) * STEP))
 
 
 def face_finder(settings: FinderSettings | None = None) -> FaceFinder:
