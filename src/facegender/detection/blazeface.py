@@ -188,10 +188,8 @@ class BlazeFace:
         self.input_shape: tuple[int, int] = tuple(input_shape or native)  # type: ignore[assignment]
         self._resized = self.input_shape != native
         self.max_scale = float(max_scale)
-        # the decoder's scale: the side, or (width, height) when not square
-        h, w = self.input_shape
-        self._scale: float | np.ndarray = (
-            float(h) if h == w else np.array([w, h], np.float32))
+        # the decoder's scale, per axis: (width, height)
+        self._scale = np.array(self.input_shape[::-1], np.float32)
         self._local = threading.local()
 
     def __repr__(self) -> str:
@@ -271,8 +269,7 @@ class BlazeFace:
         tensor coordinates, with the letterbox's scale and offset."""
         tensor, scale, offset = _letterbox(bgr, self.input_shape, pad, self.max_scale)
         raw_boxes, raw_scores = self._runner()(tensor)
-        h, w = self.input_shape
-        anchors = ssd_anchors(h if h == w else self.input_shape, self.spec.strides,
+        anchors = ssd_anchors(self.input_shape, self.spec.strides,
                               self.spec.interpolated_scale_aspect_ratio)
         boxes, kps, scores = decode(raw_boxes, raw_scores, anchors, self._scale, min_score)
         return boxes, kps, scores, scale, offset
@@ -281,10 +278,8 @@ class BlazeFace:
                scale: np.ndarray, offset: np.ndarray) -> Found:
         """Merged detections from normalised tensor coordinates to the image's pixels,
         best score first."""
-        s = self._scale
-        boxes = (boxes * (s if np.isscalar(s) else np.tile(s, 2)) - np.tile(offset, 2)
-                 ) / np.tile(scale, 2)
-        kps = (kps * s - offset) / scale
+        boxes = (boxes * np.tile(self._scale, 2) - np.tile(offset, 2)) / np.tile(scale, 2)
+        kps = (kps * self._scale - offset) / scale
         order = np.argsort(-scores, kind="stable")
         return Found(boxes[order].astype(np.float32), kps[order].astype(np.float32),
                      scores[order])

@@ -28,7 +28,8 @@ class SmallFaceSearch:
     def __init__(self, settings: FinderSettings, runtime: Runtime) -> None:
         self.settings = settings
         self._runtime = runtime
-        self._native = MODEL_SPECS["full"].input_size
+        self._scale = MODEL_SPECS["full"].input_size / settings.work_size
+        """The scale the network sees a ``work_size`` tile at: the wide run's, too."""
         self._tiles = BlazeFace("full", runtime, settings.small_face_min_score)
         self._wides: dict[tuple[int, int], BlazeFace] = {}
 
@@ -71,11 +72,10 @@ class SmallFaceSearch:
         if model is None:
             model = self._wides.setdefault(key, BlazeFace(
                 "full", self._runtime, self.settings.small_face_min_score,
-                input_shape=key, max_scale=self._native / self.settings.work_size))
+                input_shape=key, max_scale=self._scale))
         return model
 
     def wide_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
         """The input shape :meth:`wide` uses for a copy of ``shape`` (H, W)."""
-        scale = self._native / self.settings.work_size
-        return (max(STEP, -(-round(shape[0] * scale) // STEP) * STEP),
-                max(STEP, -(-round(shape[1] * scale) // STEP) * STEP))
+        return (max(STEP, -(-round(shape[0] * self._scale) // STEP) * STEP),
+                max(STEP, -(-round(shape[1] * self._scale) // STEP) * STEP))
