@@ -35,7 +35,7 @@ from ..errors import BadRequest
 from ..types import Box
 from .blazeface import BlazeFace, Found
 from .dlib_chain import dlib_detector
-from .face_check import FOUR_TURNS, Checked, check_face
+from .face_check import FOUR_TURNS, Checked, check_face, quick_check
 from .finder_settings import FinderSettings
 from .later_passes import later_passes
 from .passes import (
@@ -49,6 +49,7 @@ from .passes import (
     wrap_angle,
 )
 from .small_faces import SmallFaceSearch
+from .tflite_graph import NATIVE
 
 
 class FaceFinder:
@@ -66,13 +67,16 @@ class FaceFinder:
         self._full = BlazeFace("full", runtime, s.min_score)
         self._short = BlazeFace("short", runtime, s.min_score)
         self._checker = BlazeFace("full", runtime, 0.01)
+        self._quick = (None if s.later_check_size == NATIVE else
+                       BlazeFace("full", runtime, 0.01, input_shape=(s.later_check_size,) * 2))
         self._edges = BlazeFace("full", runtime, s.edge_min_score)
         self._small = SmallFaceSearch(s, runtime)
 
     def warm_up(self) -> None:
         """Load this thread's interpreters of every pass now (see :func:`..analyze.warm_up`)."""
-        for model in (self._full, self._short, self._checker, self._edges):
-            model.warm_up()
+        for model in (self._full, self._short, self._checker, self._edges, self._quick):
+            if model is not None:
+                model.warm_up()
         self._small.warm_up()
 
     def detect(self, image: np.ndarray, min_face_size: int | None = None) -> list[Box]:
@@ -184,7 +188,19 @@ class FaceFinder:
 
     def _fallback(self, work: np.ndarray) -> tuple[Found, list[float]]:
         """The later passes (:func:`.later_passes.later_passes`) with this finder's models."""
-        return later_passes(work, self.settings, self._full, self._short, self.check)
+        return later_passes(work, self.settings, self._full, self._short, self.check,
+                            None if self._quick is None else self._later_check)
+
+    def _later_check(self, image: np.ndarray, box: np.ndarray, *,
+                     turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,
+                     sure: float = 1.0, upright_prior: float = 0.0) -> Checked:
+        """The later passes' face check (:func:`.face_check.quick_check`)."""
+        assert self._quick is not None
+        return quick_check(self._quick, self._checker, image, box,
+                           margin=self.settings.check_margin,
+                           bar=self.settings.later_check_score, sure=sure, turns=turns,
+                           turn_margin=turn_margin, upright_prior=upright_prior,
+                           confirm=self.settings.later_confirm)
 
     def check(self, image: np.ndarray, box: np.ndarray, *,
               turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,

@@ -22,7 +22,7 @@ CheckFn = Callable[..., Checked]
 
 
 def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: BlazeFace,
-                 check: CheckFn) -> tuple[Found, list[float]]:
+                 check: CheckFn, quick: CheckFn | None = None) -> tuple[Found, list[float]]:
     """The later passes, when the first finds nothing: each face they find is checked.
 
     A face found only with a border, by the short-range model or on a turned copy
@@ -37,8 +37,13 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
     the side, small or dim. A candidate whose centre lies in a face already kept (an
     eye, a cheek) is not checked. Passes and checks together run the network at most
     ``max_runs`` times (a check left with fewer runs looks at fewer turns), so no photo
-    costs more than ~18 runs. ``check`` is the finder's face check.
+    costs more than ~18 runs. ``check`` is the finder's face check; ``quick``, when given,
+    checks the passes' candidates instead, at ``later_check_score``
+    (:func:`.face_check.quick_check`). The weak candidates keep ``check``: at 128 px an
+    upside-down face can score 0.83 upright (obama.jpg turned, in the tests).
     """
+    bar = s.check_score if quick is None else s.later_check_score
+    pass_check = check if quick is None else quick
     passes: list[tuple[BlazeFace, float, int]] = []
     if s.tight_pad:
         passes.append((full, s.tight_pad, 0))
@@ -71,10 +76,10 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
                 keep.append(i)
                 angles.append(wrap_angle(eye_angle(found.keypoints[i]), s.min_angle))
                 continue
-            checked = check(work, box, turn_margin=s.turn_margin, sure=s.sure_score,
-                            upright_prior=prior, turns=FOUR_TURNS[:s.max_runs - runs])
+            checked = pass_check(work, box, turn_margin=s.turn_margin, sure=s.sure_score,
+                                  upright_prior=prior, turns=FOUR_TURNS[:s.max_runs - runs])
             runs += checked.runs
-            if checked.score >= s.check_score:
+            if checked.score >= bar:
                 keep.append(i)
                 found.boxes[i] = checked.box
                 angles.append(wrap_angle(checked.angle, s.min_angle))
