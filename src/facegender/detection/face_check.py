@@ -87,43 +87,32 @@ def check_face(checker: BlazeFace, image: np.ndarray, box: np.ndarray, *, margin
     return Checked(score, 0.0, np.asarray(box, np.float32), runs)
 
 
-def quick_check(quick: BlazeFace, checker: BlazeFace, image: np.ndarray, box: np.ndarray, *,
-                margin: float, bar: float, sure: float, turns: tuple[int, ...] = FOUR_TURNS,
-                turn_margin: float = 0.0, upright_prior: float = 0.0,
-                confirm: float = 0.0) -> Checked:
-    """The later passes' face check: decided by ``quick`` (the full-range model at a smaller
-    input), the face placed by ``checker`` (the usual check's model).
+def screened_check(quick: BlazeFace, checker: BlazeFace, image: np.ndarray, box: np.ndarray,
+                   *, margin: float, screen: float, sure: float,
+                   turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,
+                   upright_prior: float = 0.0) -> Checked:
+    """The later passes' face check: the usual one (``checker``), but only for a candidate
+    ``quick`` (the full-range model at a smaller input) scores ``screen`` or more in a turn.
 
     Why: on a photo where the first pass finds nothing, the later passes' checks are most
-    of its network runs, and most of them refuse (textures, clothes, full profiles in four
-    turns each): at 128 px a run costs about half a 192 px one. A candidate a search saw
-    upright (``upright_prior`` above 0) is first looked at upright by ``checker`` and kept
-    when it scores ``sure`` there, as the usual check keeps it (tight portraits: the same
-    box, no more runs). Otherwise ``quick`` looks at it in ``turns`` and it passes at
-    ``bar``; its box and angle then come from ``checker``'s view in the winning turn, so a
-    kept face is placed as the usual check places it (the aligner's landmarks depend on
-    the box), and that view must score ``confirm``: at 128 px a patch of an upside-down
-    photo beside the face scored 0.64 (0.26 at 192), the centre of coffee.png turned 0.64
-    (0.50). ``runs`` counts both models' runs. Bars measured in reports/detection.md.
+    of its network runs, and most of them refuse (textures, clothes, full profiles, in four
+    turns each); at 128 px a run costs about half a 192 px one. Deciding at 128 px instead
+    lost real profiles the usual check keeps (5 of 1,100 IMDB-WIKI photos, reports/
+    detection.md), so the small check only refuses, far below its faces' scores; what it
+    lets through gets exactly the usual check (same score, box and angle). A candidate a
+    search saw upright (``upright_prior`` above 0) is first looked at upright by
+    ``checker`` and kept when it scores ``sure`` there, as the usual check keeps it (tight
+    portraits: no run more). ``runs`` counts both models' runs.
     """
     first = None
     if upright_prior > 0 and turns[:1] == (0,):
         first = check_face(checker, image, box, margin=margin, turns=(0,))
         if first.score >= sure:
             return first
-    decided = check_face(quick, image, box, margin=margin, turns=turns, turn_margin=turn_margin,
-                         sure=sure, upright_prior=upright_prior)
-    runs = decided.runs + (first is not None)
-    if decided.score < bar:
-        return decided._replace(runs=runs)
-    turn = int(-90 * round(decided.angle / 90)) % 360
-    if turn == 0 and first is not None:
-        placed = first
-    else:
-        placed = check_face(checker, image, box, margin=margin, turns=(turn,))
-        runs += 1
-    if placed.score < confirm:
-        return placed._replace(runs=runs)
-    if not placed.score:
-        return decided._replace(runs=runs)
-    return decided._replace(box=placed.box, angle=placed.angle, runs=runs)
+    seen = check_face(quick, image, box, margin=margin, turns=turns, sure=screen)
+    runs = seen.runs + (first is not None)
+    if seen.score < screen:
+        return seen._replace(runs=runs)
+    usual = check_face(checker, image, box, margin=margin, turns=turns, turn_margin=turn_margin,
+                       sure=sure, upright_prior=upright_prior)
+    return usual._replace(runs=runs + usual.runs)

@@ -35,7 +35,7 @@ from ..errors import BadRequest
 from ..types import Box
 from .blazeface import BlazeFace, Found
 from .dlib_chain import dlib_detector
-from .face_check import FOUR_TURNS, Checked, check_face, quick_check
+from .face_check import FOUR_TURNS, Checked, check_face, screened_check
 from .finder_settings import FinderSettings
 from .later_passes import later_passes
 from .passes import (
@@ -194,13 +194,12 @@ class FaceFinder:
     def _later_check(self, image: np.ndarray, box: np.ndarray, *,
                      turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,
                      sure: float = 1.0, upright_prior: float = 0.0) -> Checked:
-        """The later passes' face check (:func:`.face_check.quick_check`)."""
+        """The later passes' face check (:func:`.face_check.screened_check`)."""
         assert self._quick is not None
-        return quick_check(self._quick, self._checker, image, box,
-                           margin=self.settings.check_margin,
-                           bar=self.settings.later_check_score, sure=sure, turns=turns,
-                           turn_margin=turn_margin, upright_prior=upright_prior,
-                           confirm=self.settings.later_confirm)
+        return screened_check(self._quick, self._checker, image, box,
+                              margin=self.settings.check_margin,
+                              screen=self.settings.later_screen, sure=sure, turns=turns,
+                              turn_margin=turn_margin, upright_prior=upright_prior)
 
     def check(self, image: np.ndarray, box: np.ndarray, *,
               turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,

@@ -137,25 +137,20 @@ class FinderSettings:
     slowest photos ran 21 (a face filling the frame, candidates failing the check in each
     pass). 16 lost none of the turned IMDB-WIKI photos' faces, 12 one in 150."""
     later_check_size: int = 128
-    """Input side of the face check the later passes decide with (:func:`.face_check.quick_check`;
-    the kept face is still placed by the 192 px check). Why: on photos where the first pass
-    finds nothing, the checks are most of the network runs, and a 128 px run costs half a
-    192 px one. On the tuning sets (reports/detection.md, 2026-12-04) with
-    ``later_check_score`` 0.6 and ``later_confirm`` 0.5: every UTKFace, IMDB-WIKI, group,
-    scene and audience face as before, 6 fewer boxes on the 221 torsos (35 -> 29), turned
-    photos' faces boxed 142 -> 137 but at their right angle 115 -> 126, nothing more on
-    the photos without a face; the 10 slowest images 62-83 -> 44-56 ms. 192: the 192 px
-    check throughout (the finder until 2026-12-03)."""
-    later_check_score: float = 0.6
-    """The score a later pass's candidate needs in the 128 px check (``check_score`` is the
-    192 px check's). Without ``later_confirm``: 0.55 boxed 2 more torsos and 2 no-face
-    variants; 0.62 lost 3 real faces (2 IMDB-WIKI, 1 UTKFace) and a turned one."""
-    later_confirm: float = 0.5
-    """The score the 192 px check's view, in the turn the 128 px check chose, must reach for a
-    later pass's candidate to be kept. 0 let a box on the centre of coffee.png and one on a
-    patch beside an upside-down face through; 0.5 drops them and 6 of the 142 turned
-    photos' faces, 5 of them boxed at a wrong angle (one more is found, at its right angle);
-    0.55 drops one more."""
+    """Input side of the cheap look that screens a later pass's candidates before the face
+    check (:func:`.face_check.screened_check`): what it scores under ``later_screen`` in every
+    turn is refused unchecked. Why: on photos where the first pass finds nothing the checks
+    are most of the network runs, and a 128 px run costs about half a 192 px one. 192: no
+    screen (the finder until 2026-12-03; older records rebuild so)."""
+    later_screen: float = 0.4
+    """The screen's bar. On the tuning sets (reports/detection.md, 2026-12-04): every UTKFace,
+    IMDB-WIKI, group, scene and audience face as before, 3 fewer boxes on the 221 torsos
+    (35 -> 32), 2 of the 142 turned photos' faces lost (one at its right angle), nothing more
+    on the photos without a face, the 10 slowest images 62-83 -> 47-53 ms; on the 1,100
+    IMDB-WIKI photos of the benchmark's sample outside the tuning set, the same boxes. 0.45
+    lost one of those 1,100 (a profile). Deciding at 128 px instead of screening (bar 0.6,
+    the face placed by the 192 px view) dropped 6 torso boxes but lost 6 real profiles of
+    the 1,100."""
     check_margin: float = 1.0
     """Context around the box the face check sees, in box sides on each side."""
     runtime: str = "litert"
@@ -200,9 +195,7 @@ class FinderSettings:
              self.short_trust_score),
             (self.later_check_size in (64, 96, 128, 160, 192), "later_check_size",
              "64, 96, 128, 160 or 192", self.later_check_size),
-            (0.05 <= self.later_check_score <= 1.0, "later_check_score", "0.05..1",
-             self.later_check_score),
-            (0.0 <= self.later_confirm <= 1.0, "later_confirm", "0..1", self.later_confirm),
+            (0.0 <= self.later_screen <= 1.0, "later_screen", "0..1", self.later_screen),
             (1 <= self.max_runs <= 1000, "max_runs", "1..1000", self.max_runs),
             (0.0 <= self.orient_below <= 1.0, "orient_below", "0..1", self.orient_below),
             (0.0 <= self.turn_margin <= 1.0, "turn_margin", "0..1", self.turn_margin),

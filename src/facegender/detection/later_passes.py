@@ -38,11 +38,9 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
     eye, a cheek) is not checked. Passes and checks together run the network at most
     ``max_runs`` times (a check left with fewer runs looks at fewer turns), so no photo
     costs more than ~18 runs. ``check`` is the finder's face check; ``quick``, when given,
-    checks the passes' candidates instead, at ``later_check_score``
-    (:func:`.face_check.quick_check`). The weak candidates keep ``check``: at 128 px an
-    upside-down face can score 0.83 upright (obama.jpg turned, in the tests).
+    checks the passes' candidates instead (the same check behind a cheaper screen,
+    :func:`.face_check.screened_check`). The weak candidates keep ``check`` (measured so).
     """
-    bar = s.check_score if quick is None else s.later_check_score
     pass_check = check if quick is None else quick
     passes: list[tuple[BlazeFace, float, int]] = []
     if s.tight_pad:
@@ -79,7 +77,7 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
             checked = pass_check(work, box, turn_margin=s.turn_margin, sure=s.sure_score,
                                   upright_prior=prior, turns=FOUR_TURNS[:s.max_runs - runs])
             runs += checked.runs
-            if checked.score >= bar:
+            if checked.score >= s.check_score:
                 keep.append(i)
                 found.boxes[i] = checked.box
                 angles.append(wrap_angle(checked.angle, s.min_angle))
