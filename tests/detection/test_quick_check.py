@@ -115,3 +115,17 @@ def test_records_before_the_screen_rebuild_without_it() -> None:
     rebuilt = recorded_settings(recorded)
     assert isinstance(rebuilt, FinderSettings) and rebuilt.later_check_size == 192
     assert FaceFinder(rebuilt)._quick is None
+
+
+def test_an_upright_view_looked_at_already_is_not_run_again(obama, models) -> None:
+    _, checker = models
+    work, box = obama
+    turned = np.ascontiguousarray(cv2.rotate(work, cv2.ROTATE_180))
+    h, w = work.shape[:2]
+    tbox = np.array([w - box[2], h - box[3], w - box[0], h - box[1]], np.float32)
+    upright = check_face(checker, turned, tbox, margin=1.0, turns=(0,))
+    whole = check_face(checker, turned, tbox, margin=1.0, turn_margin=0.15, upright_prior=0.3)
+    reused = check_face(checker, turned, tbox, margin=1.0, turn_margin=0.15, upright_prior=0.3,
+                        seen_upright=upright)
+    assert (reused.score, reused.angle) == (whole.score, whole.angle)
+    assert np.array_equal(reused.box, whole.box) and reused.runs == whole.runs - 1 == 3

@@ -33,7 +33,8 @@ class Checked(NamedTuple):
 
 def check_face(checker: BlazeFace, image: np.ndarray, box: np.ndarray, *, margin: float,
                turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,
-               sure: float = 1.0, upright_prior: float = 0.0) -> Checked:
+               sure: float = 1.0, upright_prior: float = 0.0,
+               seen_upright: Checked | None = None) -> Checked:
     """How sure ``checker`` (the full-range model, no score bar) is that a face fills ``box``.
 
     It looks at the box with ``margin`` box sides of context all round (a square three
@@ -44,7 +45,8 @@ def check_face(checker: BlazeFace, image: np.ndarray, box: np.ndarray, *, margin
     ``upright_prior``, what a search already saw upright) by ``turn_margin``. No turn is
     tried once the upright view scores ``sure``. Real faces score 0.82-0.88 (median),
     clothes, hands and textures at most 0.42 (reports/detection.md). ``box`` is
-    ``x0, y0, x1, y1`` in ``image``'s pixels.
+    ``x0, y0, x1, y1`` in ``image``'s pixels. ``seen_upright``: the upright view when it was
+    looked at already (this check with ``turns=(0,)``, same box and model), not run again.
     """
     x0, y0, x1, y1 = (float(v) for v in box)
     half = max(x1 - x0, y1 - y0, 1.0) * (0.5 + margin)
@@ -63,6 +65,12 @@ def check_face(checker: BlazeFace, image: np.ndarray, box: np.ndarray, *, margin
     views: dict[int, Checked] = {}
     runs = 0
     for degrees in turns:
+        if degrees == 0 and seen_upright is not None:  # looked at already: the same answer
+            if seen_upright.score:
+                views[0] = seen_upright._replace(runs=1)
+            if seen_upright.score >= sure:
+                break
+            continue
         runs += 1
         found = checker.detect(
             crop if not degrees else cv2.rotate(crop, TURN_CODES[degrees]),
@@ -114,5 +122,5 @@ def screened_check(quick: BlazeFace, checker: BlazeFace, image: np.ndarray, box:
     if seen.score < screen:
         return seen._replace(runs=runs)
     usual = check_face(checker, image, box, margin=margin, turns=turns, turn_margin=turn_margin,
-                       sure=sure, upright_prior=upright_prior)
+                       sure=sure, upright_prior=upright_prior, seen_upright=first)
     return usual._replace(runs=runs + usual.runs)
