@@ -65,11 +65,16 @@ def build_model(weights: ResNetWeights) -> bytes:
 
     convs = iter(weights.convs)
 
-    def conv(x: str, shape: tuple[int, int, int]) -> tuple[str, tuple[int, int, int]]:
+    def conv(x: str, shape: tuple[int, int, int], scale: float = 1.0,
+             means: np.ndarray | None = None) -> tuple[str, tuple[int, int, int]]:
         c = next(convs)
         k = c.weight.shape[1]
         w = np.ascontiguousarray(c.weight.transpose(0, 3, 1, 2))  # (out, in, kh, kw)
-        y = node("Conv", [x, const(w, "w"), const(c.bias, "b")], kernel_shape=[k, k],
+        bias = c.bias
+        if means is not None:  # conv((x - m) * s) = conv'(x): only exact without padding
+            bias = (bias - scale * (w.sum(axis=(2, 3)) @ means)).astype(np.float32)
+            w = (w * np.float32(scale)).astype(np.float32)
+        y = node("Conv", [x, const(w, "w"), const(bias, "b")], kernel_shape=[k, k],
                  strides=[c.stride] * 2, pads=[c.pad] * 4)
         _, h, wd = shape
         side = lambda n: (n + 2 * c.pad - k) // c.stride + 1  # noqa: E731
@@ -81,11 +86,16 @@ def build_model(weights: ResNetWeights) -> bytes:
         ends = [0, to[0] - shape[0], to[1] - shape[1], to[2] - shape[2]]
         return node("Pad", [x, const(np.array([0, 0, 0, 0, *ends], np.int64), "p")])
 
-    x = node("Cast", ["chips"], to=TensorProto.FLOAT)
-    x = node("Sub", [x, const(weights.means.astype(np.float32), "m")])
-    x = node("Mul", [x, const(np.array(1 / 256.0, np.float32), "s")])
-    x = node("Transpose", [x], perm=[0, 3, 1, 2])
-    x, shape = conv(x, (3, CHIP, CHIP))
+    # dlib's input layer subtracts the channel means and divides by 256; the first
+    # convolution has no padding, so both fold into its weights and bias (the same outputs
+    # up to float rounding, ~10% less time: the two elementwise passes over the chips were)
+    x = node("Cast", [node("Transpose", ["chips"], perm=[0, 3, 1, 2])], to=TensorProto.FLOAT)
+    if weights.convs[0].pad == 0:
+        x, shape = conv(x, (3, CHIP, CHIP), 1 / 256.0, weights.means.astype(np.float64))
+    else:
+        x = node("Sub", [x, const(weights.means.astype(np.float32)[:, None, None], "m")])
+        x = node("Mul", [x, const(np.array(1 / 256.0, np.float32), "s")])
+        x, shape = conv(x, (3, CHIP, CHIP))
     x = node("MaxPool", [node("Relu", [x])], kernel_shape=[3, 3], strides=[2, 2])
     shape = (shape[0], (shape[1] - 3) // 2 + 1, (shape[2] - 3) // 2 + 1)
     for level, (_, blocks) in enumerate(BLOCKS):
