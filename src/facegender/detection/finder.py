@@ -11,7 +11,8 @@ found are small for the photo (a group, a scene), a larger copy is searched as w
 (in one run of the model resized to it, :mod:`.tflite_graph`), for faces too small for
 the whole-photo pass.
 Every face a later pass or the small-face search finds must pass the face check
-(:meth:`FaceFinder.check`) unless it scores ``trust_score``, and the later passes
+(:meth:`FaceFinder.check`) unless it scores ``trust_score`` (a later pass's candidate only
+after a cheaper look at 128 px, :func:`.face_check.screened_check`), and the later passes
 stop after ``max_runs`` network runs. dlib's chain (:mod:`.dlib_chain`) is a setting, off
 by default: it is 10-100x slower and where it finds what BlazeFace missed it
 also finds clothes and hands.

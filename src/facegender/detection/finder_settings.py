@@ -140,8 +140,9 @@ class FinderSettings:
     """Input side of the cheap look that screens a later pass's candidates before the face
     check (:func:`.face_check.screened_check`): what it scores under ``later_screen`` in every
     turn is refused unchecked. Why: on photos where the first pass finds nothing the checks
-    are most of the network runs, and a 128 px run costs about half a 192 px one. 192: no
-    screen (the finder until 2026-12-03; older records rebuild so)."""
+    are most of the network runs, and a 128 px run costs about half a 192 px one. Its runs
+    count in ``max_runs`` like the check's. 192: no screen (the finder until 2026-12-03;
+    older records rebuild so)."""
     later_screen: float = 0.4
     """The screen's bar. On the tuning sets (reports/detection.md, 2026-12-04): every UTKFace,
     IMDB-WIKI, group, scene and audience face as before, 3 fewer boxes on the 221 torsos
