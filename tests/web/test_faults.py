@@ -233,3 +233,14 @@ def test_server_refusals_use_the_error_envelope(tiny_model_dir: Path, tmp_path: 
             assert str(want) in spec["paths"][path][method]["responses"]
         # and the server goes on serving
         assert _request(port, "GET", "/api/v1/health")[0] == 200
+
+
+def test_workers_inherit_the_runtimes_instead_of_loading_them(tiny_model_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """The master maps LiteRT's and onnxruntime's libraries before it forks: a worker that
+    loaded LiteRT itself now and then hung forever in ``dlopen`` during its warm-up (3 of 50
+    boots, gdb: ``__thread_gscope_wait``), while its BLAS threads were starting."""
+    port = free_port()
+    with gunicorn(_env(tiny_model_dir, port, 1), tmp_path / "gunicorn.log") as proc:
+        master = Path(f"/proc/{proc.pid}/maps").read_text()
+        assert "libLiteRt.so" in master and "onnxruntime" in master

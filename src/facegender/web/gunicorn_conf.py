@@ -22,8 +22,28 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
 def when_ready(server):  # noqa: ANN001 - gunicorn hook
+    _load_native_libraries()
     server.log.info("facegender is serving on http://%s/", bind)
     print(f"facegender: open http://{bind}/ in your browser", flush=True)
+
+
+def _load_native_libraries():
+    """Load the runtimes' shared libraries in the master, before any worker is forked.
+
+    Why: a fresh worker used to load LiteRT's ``libLiteRt.so`` itself, during its warm-up,
+    while the BLAS thread pools it had just set up were starting, and now and then
+    (3 of 50 boots of the shipped config, 2026-12-04) glibc's ``dlopen`` waited forever on
+    one of those threads (``__thread_gscope_wait``; seen with gdb): the worker never served.
+    Loaded here, the workers inherit the mapped libraries and never ``dlopen`` them.
+    Importing creates no thread pool (those come with the first interpreter or session).
+    """
+    import contextlib
+    import importlib
+
+    for name in ("ai_edge_litert.interpreter", "onnxruntime"):
+        # a missing runtime: the request that needs it reports it
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def post_fork(server, worker):  # noqa: ANN001, ARG001 - gunicorn hook
