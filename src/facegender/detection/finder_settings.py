@@ -152,6 +152,32 @@ class FinderSettings:
     lost one of those 1,100 (a profile). Deciding at 128 px instead of screening (bar 0.6,
     the face placed by the 192 px view) dropped 6 torso boxes but lost 6 real profiles of
     the 1,100."""
+    second_model: str = "centerface"
+    """A second face network asked first when the first pass finds nothing, before the
+    later passes (:mod:`.centerface`); its faces are kept without the face check (the check
+    is the full-range BlazeFace, which refuses the profiles it is there for). ``""``: off
+    (the finder until 2026-12-04; older records rebuild so)."""
+    second_score: float = 0.5
+    """CenterFace's score a face needs. Chosen on 144 IMDB-WIKI photos outside the benchmark's
+    sample where the finder found nothing, and the 221 torsos: 0.5 boxed 57 of the 144 (real
+    faces, profiles, helmets, masks, dim ones; one drawn face) and 1 torso the finder found
+    nothing on; 0.4: 67 and 4; 0.3: 80 and 11, hands and a castle among them; no box on the
+    photos without a face at any of them."""
+    second_max_tilt: float = 30.0
+    """Largest eye-line tilt, in degrees, of a face the second network finds for it to be kept
+    (when one is more tilted, the later passes go on as without it)."""
+    second_flip_margin: float = 0.25
+    """How much better the face check must score a second-network face upside down than
+    upright to take it as upside down. Its faces on three upside-down IMDB-WIKI photos it
+    took for upright scored 0.26-0.47 better upside down; on 90 faces it found in upright
+    IMDB-WIKI photos where the finder had found nothing, at most 0.19 better (a profile).
+    1.0: never."""
+    second_box_scale: float = 0.87
+    """BlazeFace's square side over CenterFace's box height for the same face: the median over
+    338 of 600 IMDB-WIKI photos where both find one face (IQR 0.83-0.91)."""
+    second_box_shift: float = 0.045
+    """BlazeFace's box centre minus CenterFace's, downwards, as a fraction of the side (same
+    fit; IQR 0.02-0.06)."""
     check_margin: float = 1.0
     """Context around the box the face check sees, in box sides on each side."""
     runtime: str = "litert"
@@ -188,6 +214,17 @@ class FinderSettings:
             (0.0 <= self.edge_pad <= 1.0, "edge_pad", "0..1", self.edge_pad),
             (0.05 <= self.check_score <= 1.0, "check_score", "0.05..1", self.check_score),
             (0.0 <= self.check_margin <= 3.0, "check_margin", "0..3", self.check_margin),
+            (self.second_model in ("", "centerface"), "second_model", "'' or 'centerface'",
+             self.second_model),
+            (0.05 <= self.second_score <= 1.0, "second_score", "0.05..1", self.second_score),
+            (0.0 <= self.second_max_tilt <= 180.0, "second_max_tilt", "0..180",
+             self.second_max_tilt),
+            (0.0 <= self.second_flip_margin <= 1.0, "second_flip_margin", "0..1",
+             self.second_flip_margin),
+            (0.5 <= self.second_box_scale <= 1.5, "second_box_scale", "0.5..1.5",
+             self.second_box_scale),
+            (-0.5 <= self.second_box_shift <= 0.5, "second_box_shift", "-0.5..0.5",
+             self.second_box_shift),
             (0.0 <= self.sure_score <= 1.0, "sure_score", "0..1", self.sure_score),
             (0.0 <= self.orient_sure <= 1.0, "orient_sure", "0..1", self.orient_sure),
             (0.0 <= self.trust_score <= 1.0, "trust_score", "0..1", self.trust_score),

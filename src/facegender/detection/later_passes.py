@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .blazeface import BlazeFace, Found, nothing
+from .centerface import CenterFace
 from .face_check import FOUR_TURNS, Checked
 from .finder_settings import FinderSettings
 from .passes import ROTATIONS, box_iou, eye_angle, search_pass, wrap_angle
@@ -22,7 +23,8 @@ CheckFn = Callable[..., Checked]
 
 
 def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: BlazeFace,
-                 check: CheckFn, quick: CheckFn | None = None) -> tuple[Found, list[float]]:
+                 check: CheckFn, quick: CheckFn | None = None,
+                 second: CenterFace | None = None) -> tuple[Found, list[float]]:
     """The later passes, when the first finds nothing: each face they find is checked.
 
     A face found only with a border, by the short-range model or on a turned copy
@@ -40,6 +42,8 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
     costs more than ~18 runs. ``check`` is the finder's face check; ``quick``, when given,
     checks the passes' candidates instead (the same check behind a cheaper screen,
     :func:`.face_check.screened_check`). The weak candidates keep ``check`` (measured so).
+    ``second``, when given, is asked after the padded pass (:mod:`.centerface`): the upright
+    faces it finds are the answer (:func:`second_faces`).
     """
     pass_check = check if quick is None else quick
     passes: list[tuple[BlazeFace, float, int]] = []
@@ -49,10 +53,15 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
         passes.append((short, 0.0, 0))
     if s.rotations:
         passes += [(full, s.tight_pad, deg) for _, deg in ROTATIONS]
+    second_at = 1 if s.tight_pad else 0  # after the padded pass (close-ups stay its)
     runs = 0
-    for model, pad, degrees in passes:
+    for n, (model, pad, degrees) in enumerate(passes):
         if runs >= s.max_runs:
             break
+        if n == second_at and second is not None:
+            more, more_angles = second_faces(work, second, s, check)
+            if more_angles:
+                return more, more_angles
         weak = nothing()
         if model is full and not degrees and s.weak_score < s.min_score:
             found, weak = model.detect_with_weak(work, pad, s.weak_score)
@@ -100,6 +109,30 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
         if keep:
             return Found(weak.boxes[keep], weak.keypoints[keep], weak.scores[keep]), angles
     return nothing(), []
+
+
+def second_faces(work: np.ndarray, second: CenterFace, s: FinderSettings, check: CheckFn
+                 ) -> tuple[Found, list[float]]:
+    """The faces the second network finds whose eye line is within ``second_max_tilt`` of
+    upright, and their angles; none when it finds a face more tilted than that.
+
+    Why: on turned photos its landmarks lean halfway (a face turned by 90 degrees reads
+    45-65); the turned passes, with the face check's four turns, place those right. Some
+    upside-down faces it takes for upright, so each face also gets the face check upside
+    down: when that scores ``check_score`` and ``second_flip_margin`` more than upright,
+    the face is taken as upside down, with the check's box and angle (one run for most
+    faces, two when the upside-down view passes).
+    """
+    found = second.detect(work)
+    angles = [eye_angle(k) for k in found.keypoints]
+    if not angles or any(abs(a) > s.second_max_tilt for a in angles):
+        return nothing(), []
+    for i, box in enumerate(found.boxes):
+        down = check(work, box, turns=(180,))
+        if down.score >= s.check_score and (
+                down.score >= check(work, box, turns=(0,)).score + s.second_flip_margin):
+            found.boxes[i], angles[i] = down.box, down.angle
+    return found, [wrap_angle(a, s.min_angle) for a in angles]
 
 
 def upright_face(work: np.ndarray, box: np.ndarray, s: FinderSettings, check: CheckFn,
