@@ -103,10 +103,20 @@ def test_an_upside_down_face_it_takes_for_upright_is_turned(shared_data: Path) -
 def test_a_turned_face_it_finds_tilted_is_left_to_the_turned_passes(shared_data: Path) -> None:
     image = cv2.rotate(facegender.read_image(shared_data / "imdbwiki/male/male_000211.jpg"),
                        cv2.ROTATE_90_COUNTERCLOCKWISE)
-    tilted = FaceFinder(replace(FinderSettings(), second_max_tilt=180.0)).detect(image)
+    tilted = FaceFinder(replace(FinderSettings(), second_max_tilt=180.0,
+                                second_flip_margin=1.0)).detect(image)
     assert len(tilted) == 1 and abs(tilted[0].angle + 90) > 20  # its landmarks lean halfway
     faces = face_finder().detect(image)
     assert len(faces) == 1 and abs(faces[0].angle + 90) < 10
+
+
+def test_a_face_on_its_side_it_reads_as_upright_is_turned(shared_data: Path) -> None:
+    image = cv2.rotate(facegender.read_image(shared_data / "imdbwiki/male/male_006120.jpg"),
+                       cv2.ROTATE_90_CLOCKWISE)
+    no_turn = FaceFinder(replace(FinderSettings(), second_flip_margin=1.0)).detect(image)
+    assert len(no_turn) == 1 and no_turn[0].angle == 0.0  # its landmarks say upright
+    faces = face_finder().detect(image)
+    assert len(faces) == 1 and abs(faces[0].angle - 90) < 20
 
 
 def test_records_before_it_rebuild_without_it() -> None:

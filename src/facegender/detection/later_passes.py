@@ -118,20 +118,20 @@ def second_faces(work: np.ndarray, second: CenterFace, s: FinderSettings, check:
 
     Why: on turned photos its landmarks lean halfway (a face turned by 90 degrees reads
     45-65); the turned passes, with the face check's four turns, place those right. Some
-    upside-down faces it takes for upright, so each face also gets the face check upside
-    down: when that scores ``check_score`` and ``second_flip_margin`` more than upright,
-    the face is taken as upside down, with the check's box and angle (one run for most
-    faces, two when the upside-down view passes).
+    turned faces it reads as upright (an upside-down one, or one on its side), so each
+    face also gets the face check in its three turns: when the best scores ``check_score``
+    and ``second_flip_margin`` more than the upright view, the face is taken as turned so,
+    with the check's box and angle (three runs a face, four when a turn passes).
     """
     found = second.detect(work)
     angles = [eye_angle(k) for k in found.keypoints]
     if not angles or any(abs(a) > s.second_max_tilt for a in angles):
         return nothing(), []
     for i, box in enumerate(found.boxes):
-        down = check(work, box, turns=(180,))
-        if down.score >= s.check_score and (
-                down.score >= check(work, box, turns=(0,)).score + s.second_flip_margin):
-            found.boxes[i], angles[i] = down.box, down.angle
+        turned = check(work, box, turns=FOUR_TURNS[1:])
+        if turned.score >= s.check_score and (
+                turned.score >= check(work, box, turns=(0,)).score + s.second_flip_margin):
+            found.boxes[i], angles[i] = turned.box, turned.angle
     return found, [wrap_angle(a, s.min_angle) for a in angles]
 
 
