@@ -163,9 +163,17 @@ class FinderSettings:
     faces, profiles, helmets, masks, dim ones; one drawn face) and 1 torso the finder found
     nothing on; 0.4: 67 and 4; 0.3: 80 and 11, hands and a castle among them; no box on the
     photos without a face at any of them."""
-    second_max_tilt: float = 30.0
+    second_max_tilt: float = 180.0
     """Largest eye-line tilt, in degrees, of a face the second network finds for it to be kept
-    (when one is more tilted, the later passes go on as without it)."""
+    (when one is more tilted, the later passes go on as without it); 180: every face kept,
+    its angle set by the face check's turns (``second_flip_margin``) or its own eye line.
+    Why 180: at 30 (the first choice: on turned photos its landmarks lean halfway, 45-65
+    degrees for a face on its side) the photos where it finds a tilted face paid for it and
+    for every turned pass (a pixabay-external photo 104 ms, 6x the median); kept and looked
+    at in three turns instead, the turned photos' faces at their right angle went 114 -> 117
+    (tuning set) and 123 -> 123 (detection.py's), 5 more faces were found on 3,600 upright
+    IMDB-WIKI photos (heads tilted 33-45 degrees, looking down), torsos and no-face photos
+    unchanged."""
     second_flip_margin: float = 0.25
     """How much better the face check must score a second-network face in a turn (90, 270 or
     180 degrees) than upright to take it as turned so. Its faces on three upside-down

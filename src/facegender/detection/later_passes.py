@@ -117,11 +117,10 @@ def second_faces(work: np.ndarray, second: CenterFace, s: FinderSettings, check:
     upright, and their angles; none when it finds a face more tilted than that.
 
     Why: on turned photos its landmarks lean halfway (a face turned by 90 degrees reads
-    45-65); the turned passes, with the face check's four turns, place those right. Some
-    turned faces it reads as upright (an upside-down one, or one on its side), so each
-    face also gets the face check in its three turns: when the best scores ``check_score``
-    and ``second_flip_margin`` more than the upright view, the face is taken as turned so,
-    with the check's box and angle (three runs a face, four when a turn passes).
+    45-65) or read a turned face as upright, so each face also gets the face check in its
+    three turns: when the best scores ``check_score`` and ``second_flip_margin`` more than the
+    upright view, the face is taken as turned so, with the check's box and angle (three runs
+    a face, four when a turn passes); otherwise its own eye line gives its angle.
     """
     found = second.detect(work)
     angles = [eye_angle(k) for k in found.keypoints]
