@@ -1,7 +1,7 @@
 """Stage 1, find faces: boxes (and the landmarks that align them) in a BGR image.
 
-BlazeFace passes (the default finder), OpenCV's Haar cascades (the course's
-detector), dlib's HOG/CNN chain, the 5-point landmarks, and which detector a
+BlazeFace passes and CenterFace behind them (the default finder), OpenCV's Haar
+cascades (the course's detector), dlib's HOG/CNN chain, the 5-point landmarks, and which detector a
 model's manifest asks for. Nothing here knows about classifiers or the web.
 """
 
