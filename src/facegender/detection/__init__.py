@@ -1,8 +1,8 @@
 """Stage 1, find faces: boxes (and the landmarks that align them) in a BGR image.
 
 BlazeFace passes and CenterFace behind them (the default finder), OpenCV's Haar
-cascades (the course's detector), dlib's HOG/CNN chain, the 5-point landmarks, and which detector a
-model's manifest asks for. Nothing here knows about classifiers or the web.
+cascades (the course's detector), dlib's HOG/CNN chain, the 5-point landmarks, and
+which detector a model's manifest asks for. Nothing here knows about classifiers or the web.
 """
 
 from __future__ import annotations
