@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .blazeface import Found, nothing
+from .ssd import iou_one_to_many
 
 MODEL_FILE = "centerface.onnx"
 OUTPUTS = ("537", "538", "539", "540")
@@ -161,17 +162,11 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     """Indices of the boxes kept, best score first: each drops those overlapping it by
     ``iou`` or more."""
     order = np.argsort(-scores, kind="stable")
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     keep: list[int] = []
     while len(order):
         i, rest = order[0], order[1:]
         keep.append(int(i))
-        ix = np.clip(np.minimum(boxes[i, 2], boxes[rest, 2])
-                     - np.maximum(boxes[i, 0], boxes[rest, 0]), 0, None)
-        iy = np.clip(np.minimum(boxes[i, 3], boxes[rest, 3])
-                     - np.maximum(boxes[i, 1], boxes[rest, 1]), 0, None)
-        inter = ix * iy
-        order = rest[inter / (area[i] + area[rest] - inter) < iou]
+        order = rest[iou_one_to_many(boxes[i], boxes[rest]) < iou]
     return np.array(keep, dtype=np.intp)
 
 

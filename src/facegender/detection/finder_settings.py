@@ -153,10 +153,11 @@ class FinderSettings:
     the face placed by the 192 px view) dropped 6 torso boxes but lost 6 real profiles of
     the 1,100."""
     second_model: str = "centerface"
-    """A second face network asked first when the first pass finds nothing, before the
-    later passes (:mod:`.centerface`); its faces are kept without the face check (the check
-    is the full-range BlazeFace, which refuses the profiles it is there for). ``""``: off
-    (the finder until 2026-12-04; older records rebuild so)."""
+    """A second face network asked when the first pass finds nothing, right after the
+    padded pass (:mod:`.centerface`, :func:`.later_passes.second_faces`); its faces are kept
+    without the face check (the check is the full-range BlazeFace, which refuses the
+    profiles it is there for). ``""``: off (the finder until 2026-12-04; older records
+    rebuild so)."""
     second_score: float = 0.5
     """CenterFace's score a face needs. Chosen on 144 IMDB-WIKI photos outside the benchmark's
     sample where the finder found nothing, and the 221 torsos: 0.5 boxed 57 of the 144 (real

@@ -42,8 +42,8 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
     costs more than ~18 runs. ``check`` is the finder's face check; ``quick``, when given,
     checks the passes' candidates instead (the same check behind a cheaper screen,
     :func:`.face_check.screened_check`). The weak candidates keep ``check`` (measured so).
-    ``second``, when given, is asked after the padded pass (:mod:`.centerface`): the upright
-    faces it finds are the answer (:func:`second_faces`).
+    ``second``, when given, is asked after the padded pass (:mod:`.centerface`): the faces it
+    finds are the answer (:func:`second_faces`).
     """
     pass_check = check if quick is None else quick
     passes: list[tuple[BlazeFace, float, int]] = []
