@@ -1,4 +1,5 @@
-"""The embedding model end to end: its ResNet in onnxruntime (shipped) and in dlib, one run.
+"""The embedding model end to end: its ResNet in onnxruntime, int8 (shipped) and float, and
+in dlib, one run.
 
 Run from the project root::
 
@@ -14,7 +15,9 @@ aligned chips (shipped before). A numpy forward pass served in between; it was
 removed once onnxruntime beat it (its last figures: 13.4 ms a face on one thread
 against 5.0, in this page's git history). Both give the same vectors
 (tests/features/test_resnet.py), so the faces and answers are identical; only the
-time differs. Then the network alone on
+time differs. Since 2026-12-04 the shipped model runs the graph in 8-bit integers
+(:mod:`facegender.features.resnet_int8`, its vectors within a cosine of 0.998 of the float
+ones); the float graph runs beside it here on the same faces. Then the network alone on
 batches of 1 and 20 real aligned chips. Writes ``embedding_speed.{md,json}``.
 """
 
@@ -35,31 +38,39 @@ from facegender.features.embedding import RESNET_FILE, default_embedder, resnet_
 from facegender.persist import load_model
 from facegender.types import Box
 
-NAMES = {"onnx": "onnxruntime ResNet (shipped)", "dlib": "dlib ResNet (before)"}
-_SESSIONS: dict[int, Any] = {}
+NAMES = {"int8": "onnxruntime ResNet, int8 (shipped)", "onnx": "onnxruntime ResNet, float",
+         "dlib": "dlib ResNet (before 2026-12-03)"}
+_SESSIONS: dict[tuple[int, str], Any] = {}
 _DLIB: dict[str, Any] = {}
 
 
-def use_threads(threads: int) -> None:
-    """Give the process-wide embedder an onnxruntime session with ``threads`` (0: default)."""
+def use_threads(threads: int, int8: dict[str, Any]) -> None:
+    """Give the process-wide embedder float and int8 onnxruntime sessions with ``threads``
+    (0: default)."""
+    from facegender.features.resnet_int8 import record_sha256
     from facegender.features.resnet_onnx import OnnxResNet
 
     embedder = default_embedder()
-    if threads not in _SESSIONS:
-        _SESSIONS[threads] = OnnxResNet(resnet_weights(), threads=threads)
-    embedder._session = _SESSIONS[threads]
+    for key, record in (("float", None), (record_sha256(int8), int8)):
+        if (threads, key) not in _SESSIONS:
+            _SESSIONS[(threads, key)] = OnnxResNet(resnet_weights(), threads=threads, int8=record)
+        embedder._sessions[key] = _SESSIONS[(threads, key)]
 
 
 def use_resnet(kind: str) -> None:
-    """Make the process-wide embedder run the ResNet in onnxruntime or dlib."""
+    """Make the process-wide embedder run the ResNet in onnxruntime (int8 as the model asks,
+    or float whatever it asks) or in dlib."""
     embedder = default_embedder()
+    embedder.__dict__.pop("embed_chips", None)
     if kind == "onnx":
-        embedder.__dict__.pop("embed_chips", None)
-        return
-    embedder.embed_chips = dlib_embed  # type: ignore[method-assign]
+        exact = embedder.embed_chips
+        embedder.embed_chips = (  # type: ignore[method-assign]
+            lambda chips, outputs=("embedding",), int8=None: exact(chips, outputs))
+    elif kind == "dlib":
+        embedder.embed_chips = dlib_embed  # type: ignore[method-assign]
 
 
-def dlib_embed(chips: np.ndarray) -> np.ndarray:
+def dlib_embed(chips: np.ndarray, *_: Any) -> np.ndarray:
     """dlib's own vectors of aligned chips, one at a time (it takes no batch)."""
     import dlib
 
@@ -81,12 +92,13 @@ def switching(kind: str, runner: Any) -> Any:
 def measure(repeats: int) -> list[dict[str, Any]]:
     """Rows of (threads, photo, implementation) timings."""
     model = load_model("embedding")
-    runners = {NAMES[k]: switching(k, ours(model)) for k in ("onnx", "dlib")}
+    assert model.int8 is not None, "the shipped model runs the network in int8"
+    runners = {NAMES[k]: switching(k, ours(model)) for k in ("int8", "onnx", "dlib")}
     default_threads = cv2.getNumThreads()
     rows = []
     for threads in (1, None):
         cv2.setNumThreads(threads or default_threads)
-        use_threads(threads or 0)
+        use_threads(threads or 0, model.int8)
         with threadpool_limits(limits=threads):
             for name, _, data in photos((640, 1280)):
                 result = side_by_side(runners, data, repeats)
@@ -94,7 +106,7 @@ def measure(repeats: int) -> list[dict[str, Any]]:
                     rows.append({"threads": threads or f"default ({default_threads})",
                                  "photo": name, "implementation": impl, **row})
     cv2.setNumThreads(default_threads)
-    use_resnet("onnx")
+    use_resnet("int8")
     return rows
 
 
@@ -104,20 +116,25 @@ def network_only(repeats: int) -> list[dict[str, Any]]:
 
     from common import DATA
 
+    from facegender.features.resnet_int8 import record_sha256
     from facegender.images import read_image
     from facegender.training.data import scan_labeled
 
+    int8 = load_model("embedding").int8
+    assert int8 is not None
     embedder = default_embedder()
     paths = scan_labeled(DATA / "utkface").paths[:40]
     chips = np.concatenate([embedder.chips(img, [Box(0, 0, img.shape[1], img.shape[0])])
                             for img in (read_image(p) for p in paths)])[:20]
     rows = []
     for threads in (1, 0):
-        use_threads(threads)
+        use_threads(threads, int8)
         with threadpool_limits(limits=threads or None):
             for n in (1, 20):
                 batch = chips[:n]
-                for kind, run in (("onnx", embedder._session.embed), ("dlib", dlib_embed)):
+                for kind, run in (("int8", embedder._sessions[record_sha256(int8)].embed),
+                                  ("onnx", embedder._sessions["float"].embed),
+                                  ("dlib", dlib_embed)):
                     run(batch)
                     times = []
                     for _ in range(repeats):
@@ -138,7 +155,8 @@ def markdown(rows: list[dict[str, Any]], m: dict[str, Any],
         "",
         "`benchmarks/embedding_speed.py`: ms p50 (p95) per photo, decode to answer, the two "
         "implementations taking turns on each photo; \"preprocess\" is landmarks, alignment and "
-        "the ResNet. Same faces, same vectors, same answers.",
+        "the ResNet. Same faces; float and dlib give the same vectors, int8 within a cosine "
+        "of 0.998 of them.",
         "",
         "| threads | photo | ResNet | faces | detect | preprocess | total | total vs before |",
         "|---|---|---|---|---|---|---|---|",
@@ -152,12 +170,14 @@ def markdown(rows: list[dict[str, Any]], m: dict[str, Any],
             f"{r['detect']['p50']:.1f} | {r['preprocess']['p50']:.1f} | "
             f"{r['total']['p50']:.1f} ({r['total']['p95']:.1f}) | {ratio:.2f}x |")
     lines += ["", "The network alone, ms per face (median), on real aligned UTKFace chips:", "",
-              "| threads | batch | onnxruntime | dlib | dlib / onnxruntime |",
-              "|---|---|---|---|---|"]
+              "| threads | batch | onnxruntime int8 | onnxruntime float | dlib "
+              "| float / int8 | dlib / int8 |",
+              "|---|---|---|---|---|---|---|"]
     net = {(r["threads"], r["batch"], r["runtime"]): r["ms_per_face"] for r in network}
     for threads, batch in sorted({(r["threads"], r["batch"]) for r in network}, key=str):
-        o, n = net[(threads, batch, "onnx")], net[(threads, batch, "dlib")]
-        lines.append(f"| {threads} | {batch} | {o:.1f} | {n:.1f} | {n / o:.1f}x |")
+        i, o, n = (net[(threads, batch, k)] for k in ("int8", "onnx", "dlib"))
+        lines.append(f"| {threads} | {batch} | {i:.2f} | {o:.2f} | {n:.1f} | {o / i:.1f}x "
+                     f"| {n / i:.0f}x |")
     return "\n".join(lines) + "\n"
 
 

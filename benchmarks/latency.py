@@ -203,7 +203,7 @@ def where_time_goes(model: GenderModel, items: list[tuple[str, bytes]]) -> dict[
         t.append(time.perf_counter())
         side = (-1, CHIP_SIZE, CHIP_SIZE, 3)
         rows = embedder.embed_chips(np.asarray(chips, np.uint8).reshape(side),
-                                    model.network_outputs)
+                                    model.network_outputs, model.int8)
         t.append(time.perf_counter())
         _ = [preprocess(f) for f in face_images(image, boxes, model.align_padding)]
         t.append(time.perf_counter())
@@ -274,10 +274,10 @@ def to_markdown(data: dict[str, Any]) -> str:
                   "Mean ms per photo of each step, timed one by one on the same photos "
                   "(`where_time_goes`): *landmarks* are dlib's 5 points (a turned face's "
                   "upright patch included), *chips* the aligned 150 px chips, *network* the "
-                  "ResNet in onnxruntime (a photo's faces as one batch), *crops* the 100 px "
-                  "crops a page shows (since 2026-12-03 `analyze_image` cuts them for this "
-                  "model only for a page or when asked: not in its total), *classify* the "
-                  "SVM and the age-group thresholds. "
+                  "ResNet in onnxruntime, int8 since 2026-12-04 (a photo's faces as one "
+                  "batch), *crops* the 100 px crops a page shows (since 2026-12-03 "
+                  "`analyze_image` cuts them for this model only for a page or when asked: "
+                  "not in its total), *classify* the SVM and the age-group thresholds. "
                   "`analyze_image` is the whole answer timed on its own.", "",
                   "| photos | " + " | ".join(parts) + " | sum | analyze_image |",
                   "|---|" + "---|" * (len(parts) + 2)]

@@ -62,3 +62,17 @@ def _report_threads(chunk: list[int]) -> int:
     import cv2
 
     return int(cv2.getNumThreads())
+
+
+def test_onnx_sessions_do_not_spin_between_runs() -> None:
+    """The face network's and CenterFace's sessions: their idle pool threads would spin
+    beside the finder's LiteRT runs and dlib (a pixabay-external photo 25 -> 17 ms without)."""
+    from facegender.detection.centerface import CenterFace
+    from facegender.features import default_embedder
+
+    second = CenterFace(0.5, 0.87, 0.045)
+    second.warm_up()
+    for session in (default_embedder()._onnx()._session, second._session):
+        config = session.get_session_options()
+        assert config.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert config.inter_op_num_threads == 1

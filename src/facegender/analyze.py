@@ -32,7 +32,7 @@ def face_features(image: np.ndarray, boxes: list[Box], model: GenderModel) -> np
     preprocessed faces (aligned chips or square crops, as the model was trained).
     """
     if model.features == "embedding":
-        return default_embedder().embed(image, boxes, model.network_outputs)
+        return default_embedder().embed(image, boxes, model.network_outputs, model.int8)
     return preprocess_batch(face_images(image, boxes, model.align_padding))
 
 
@@ -107,13 +107,13 @@ def analyze_image(
     if embedding and want_crops and pixels.align_padding is not None:
         # both chips from one landmark pass
         rows, faces_bgr = default_embedder().embed_and_cut(image, boxes, pixels.align_padding,
-                                                           model.network_outputs)
+                                                           model.network_outputs, model.int8)
         cut = [preprocess(f) for f in faces_bgr]
     else:
         cut = ([preprocess(f) for f in face_images(image, boxes, pixels.align_padding)]
                if want_crops else [])
         if embedding:
-            rows = default_embedder().embed(image, boxes, model.network_outputs)
+            rows = default_embedder().embed(image, boxes, model.network_outputs, model.int8)
         else:
             rows = (np.stack([c.ravel() for c in cut]) if cut
                     else np.empty((0, 0), np.float32))

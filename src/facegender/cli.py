@@ -141,9 +141,13 @@ def crop(src: Path, dst: Path, workers: int | None, dask_spec: str | None, squar
 @click.option("--per-class", type=click.IntRange(5, None), default=None,
               help="embedding: a seeded sample of at most N photos per class of each folder.")
 @click.option("--square-crops", is_flag=True, help="eigenface: " + SQUARE_HELP)
+@click.option("--float-network", is_flag=True,
+              help="embedding: run the face network in float, not 8-bit integers "
+                   "(~2.5x slower; models before 2026-12-04).")
 def train(data_dir: Path, out_dir: Path, seed: int, crops_dir: Path | None,
           workers: int | None, quick: bool, external: tuple[Path, ...], features: str,
-          extra: tuple[Path, ...], per_class: int | None, square_crops: bool) -> None:
+          extra: tuple[Path, ...], per_class: int | None, square_crops: bool,
+          float_network: bool) -> None:
     """Crop, tune, calibrate, evaluate and save a model, with its report."""
     try:
         if features == "embedding":
@@ -152,7 +156,8 @@ def train(data_dir: Path, out_dir: Path, seed: int, crops_dir: Path | None,
             model = train_embedding(data_dir, out_dir, seed=seed, workers=min(workers or 2, 2),
                                     grid=QUICK_GRIDS["embedding"] if quick else None,
                                     extra=list(extra),
-                                    per_class=per_class, external=list(external))
+                                    per_class=per_class, external=list(external),
+                                    int8=not float_network)
         else:
             from .training import QUICK_GRIDS, SQUARE_CROPS
             from .training import train as run_train

@@ -177,6 +177,14 @@ class GenderModel:
         return tuple((self.manifest.get("embedding") or {}).get("outputs", ["embedding"]))
 
     @property
+    def int8(self) -> dict[str, Any] | None:
+        """The face network's int8 calibration record when the model was trained on the
+        network run in 8-bit integers (:mod:`.features.resnet_int8`, since 2026-12-04);
+        None: in float, as every model before."""
+        record = (self.manifest.get("embedding") or {}).get("int8_calibration")
+        return record if self.features == "embedding" and record else None
+
+    @property
     def threshold(self) -> float:
         """Confidence under which an answer is flagged ``uncertain`` (for adults' faces when
         the model sets one per age group, :meth:`thresholds`)."""
@@ -254,7 +262,7 @@ class GenderModel:
         aligns each crop as one face box filling it.
         """
         if self.features == "embedding":
-            return self.predict(embed_crops(crops, self.network_outputs),
+            return self.predict(embed_crops(crops, self.network_outputs, self.int8),
                                 np.array([c.shape[1] for c in crops]))
         if self.align_padding is not None:
             crops = [face_images(c, [whole_image_box(c)], self.align_padding)[0] for c in crops]

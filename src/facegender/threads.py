@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 
 def per_worker(workers: int) -> int:
@@ -39,6 +40,27 @@ def pool_threads(most: int = 4) -> int:
     a 192x192 network gains nothing and idle threads only spin.
     """
     return _cap or max(1, min(most, os.cpu_count() or 1))
+
+
+def onnx_options(threads: int) -> Any:
+    """onnxruntime session options: ``threads`` intra-op threads (0: one per core), one
+    inter-op thread, quiet logs, and no spinning.
+
+    Why no spinning: by default onnxruntime's pool threads keep spinning on a core for a
+    while after each run, waiting for the next. The finder's LiteRT runs and dlib's
+    landmarks come right after one (CenterFace's, the ResNet's), so on 2 cores they ran
+    beside a busy thread: a pixabay-external portrait's whole answer took 24.6-25.5 ms
+    with spinning and 17.3 without (2026-12-04, AMD EPYC; latency.md).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return options
 
 
 def limit_threads(n: int) -> None:

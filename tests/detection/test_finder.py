@@ -230,15 +230,17 @@ def test_shipped_models_are_served_with_the_finder() -> None:
 def test_training_faces_are_found_again_as_recorded() -> None:
     """Held-out parts are rebuilt by finding the training faces again: with the finder as the
     manifest recorded it (steps added since off), not as served today."""
-    from facegender.detection import recorded_settings
+    from facegender.detection import finder_settings, recorded_settings
 
     recorded = facegender.load_model("embedding").manifest["detector"]
-    assert "short_trust_score" not in recorded  # trained before the close-up rule
-    again = recorded_settings(recorded)
+    assert recorded_settings(recorded) == finder_settings(recorded)  # it names every step
+    older = {k: v for k, v in recorded.items()
+             if k not in ("short_trust_score", "tile_overlap", "small_face_pass", "shrink")}
+    again = recorded_settings(older)
     assert isinstance(again, FinderSettings)
-    assert (again.tile_overlap, again.short_trust_score, again.small_face_pass) \
-        == (0.5, 1.01, "tiles")
-    assert recorded_settings({**recorded, "short_trust_score": 0.9}).short_trust_score == 0.9
+    assert (again.tile_overlap, again.short_trust_score, again.small_face_pass, again.shrink) \
+        == (0.5, 1.01, "tiles", "area")
+    assert recorded_settings({**older, "short_trust_score": 0.9}).short_trust_score == 0.9
     assert recorded_settings(FinderSettings().to_manifest() | {"kind": "blazeface"}) \
         == FinderSettings()
 

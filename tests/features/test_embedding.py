@@ -157,7 +157,11 @@ def test_train_embedding_writes_model_and_manifest(
     loaded = load_model(out)
     assert loaded.features == "embedding" and loaded.age_groups is not None
     faces = analyze_image(astronaut, loaded)
-    rows = Embedder().embed(astronaut, [faces.faces[0].box], loaded.network_outputs)
+    # the network runs in 8-bit integers, calibrated on the main folder's faces first
+    assert manifest["embedding"]["precision"] == "int8" and loaded.int8 is not None
+    assert manifest["embedding"]["int8_calibrated_on"]["faces"] >= 10
+    rows = Embedder().embed(astronaut, [faces.faces[0].box], loaded.network_outputs,
+                            loaded.int8)
     assert faces.faces and faces.faces[0].prediction == model.predict(rows)[0]
     group = int(loaded.age_groups.predict(rows)[0])
     label = manifest["age_groups"]["labels"][group]
@@ -176,7 +180,8 @@ def test_train_embedding_writes_model_and_manifest(
 
 
 def test_embedding_cache_is_keyed_by_the_weights(labeled_subset, monkeypatch) -> None:
-    """Cached vectors of other weights are never read: the weights' sha256 is in the key."""
+    """Cached vectors of other weights or another precision are never read: the weights'
+    sha256 and the int8 record are in the key."""
     import importlib
 
     from facegender.detection import FinderSettings
@@ -188,6 +193,9 @@ def test_embedding_cache_is_keyed_by_the_weights(labeled_subset, monkeypatch) ->
     settings = FinderSettings()
     now = te.embeddings_cache(labeled, settings)
     assert now == te.embeddings_cache(labeled, settings)  # stable between runs
+    # rows of the network in 8-bit integers are cached apart, per calibration record
+    int8 = te.embeddings_cache(labeled, settings, {"data": {"x": [0, 1]}})
+    assert int8 != now and int8 != te.embeddings_cache(labeled, settings, {"data": {"x": [0, 2]}})
     monkeypatch.setattr(te, "weights_sha256", lambda: "f" * 64)
     assert te.embeddings_cache(labeled, settings) != now
 

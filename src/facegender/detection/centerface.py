@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from ..errors import ModelError
+from ..threads import onnx_options
 from .blazeface import Found, nothing
 from .ssd import iou_one_to_many
 
@@ -106,12 +107,9 @@ class CenterFace:
                 if self._session is None:
                     import onnxruntime as ort
 
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = self._threads
-                    options.inter_op_num_threads = 1
-                    options.log_severity_level = 3
                     self._session = ort.InferenceSession(
-                        model_bytes(), options, providers=["CPUExecutionProvider"])
+                        model_bytes(), onnx_options(self._threads),
+                        providers=["CPUExecutionProvider"])
         return list(self._session.run(list(OUTPUTS), {"input.1": blob}))
 
     def warm_up(self) -> None:

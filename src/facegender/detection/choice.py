@@ -58,7 +58,8 @@ def detector_for(model: HasManifest) -> Detector:
 
 _FINDER_STEPS_ADDED_LATER = {"tile_overlap": 0.5, "short_trust_score": 1.01, "weak_score": 1.0,
                              "doubt_below": 0.0, "small_face_pass": "tiles",
-                             "later_check_size": 192, "second_model": ""}
+                             "later_check_size": 192, "second_model": "",
+                             "shrink": "area"}
 """Finder settings newer than some manifests, at the values that reproduce the finder before
 them: a record that does not name them was made without them."""
 

@@ -111,7 +111,7 @@ class FaceFinder:
 
     def _dlib(self, image: np.ndarray, min_face_size: int | None) -> list[Box]:
         """dlib's chain's faces that pass the face check (its Haar step boxes hands and shirts)."""
-        work, factor = work_copy(image, self.settings.work_size)
+        work, factor = work_copy(image, self.settings.work_size, self.settings.shrink)
         kept = []
         for b in dlib_detector().detect(image, min_face_size=min_face_size):
             box = np.array([b.x, b.y, b.x + b.w, b.y + b.h], np.float32) * factor
@@ -133,7 +133,7 @@ class FaceFinder:
     def _find(self, image: np.ndarray) -> tuple[Found, list[float], list[bool]]:
         """:meth:`find`, and for each face whether the face check doubts it (:meth:`_turned`)."""
         s = self.settings
-        work, factor = work_copy(image, s.work_size)
+        work, factor = work_copy(image, s.work_size, s.shrink)
         found = search_pass(self._full, work, 0.0, 0)
         if s.edge_pad and len(found.scores) >= s.edge_min_faces:
             edges = search_pass(self._edges, work, s.edge_pad, 0)
@@ -224,7 +224,7 @@ class FaceFinder:
         this search finds must pass the face check, on the larger copy: at its score bar
         alone it boxes dogs and galaxies.
         """
-        big, big_factor = work_copy(image, self.settings.small_face_size)
+        big, big_factor = work_copy(image, self.settings.small_face_size, self.settings.shrink)
         k = factor / big_factor
         more = self._small.search(big)
         known = Found(found.boxes / k, found.keypoints / k, found.scores)

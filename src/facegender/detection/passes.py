@@ -46,8 +46,16 @@ def nms_found(*parts: Found) -> Found:
     return Found(merged[0][order], merged[1][order], merged[2][order])
 
 
-def work_copy(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
-    """A BGR copy whose longer side is at most ``size`` (never enlarged) and its scale."""
+def work_copy(image: np.ndarray, size: int, shrink: str = "area") -> tuple[np.ndarray, float]:
+    """A BGR copy whose longer side is at most ``size`` (never enlarged) and its scale.
+
+    ``shrink``: ``"area"``, OpenCV's area average in one step; ``"fast"``, its area
+    average by a whole factor (the fast path OpenCV takes when a side divides exactly;
+    the right and bottom rows beyond the last whole block are left out, fewer than the
+    factor), then bilinear for the last step of less than 2x. Why: area averaging by a
+    factor that is not whole takes OpenCV's slow path, 1.7 ms for a 500 px photo and
+    4-5 ms at 1200 px, most of the finder's first pass (reports/detection.md).
+    """
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     elif image.shape[2] == 4:
@@ -56,8 +64,17 @@ def work_copy(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
     f = min(1.0, size / max(h, w))
     if f == 1.0:
         return image, 1.0
+    interpolation = cv2.INTER_AREA
+    if shrink == "fast":
+        k = int(1 / f)  # per side, at most the side (a 1 px strip stays 1 px high)
+        kx, ky = min(k, w), min(k, h)
+        if max(kx, ky) >= 2:
+            h, w = h - h % ky, w - w % kx
+            image = cv2.resize(image[:h, :w], (w // kx, h // ky), interpolation=cv2.INTER_AREA)
+            f = size / max(h, w)
+        interpolation = cv2.INTER_LINEAR
     return cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))),
-                      interpolation=cv2.INTER_AREA), f
+                      interpolation=interpolation), f
 
 
 def search_pass(model: BlazeFace, work: np.ndarray, pad: float, degrees: int) -> Found:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
+from typing import Any
 
 import cv2
 import numpy as np
@@ -20,6 +21,7 @@ from ..detection import LANDMARKS_FILE, default_aligner, model_file
 from ..types import Box
 from .preprocess import FACE_SIZE
 from .resnet import ResNetWeights, parse_weights
+from .resnet_int8 import record_sha256
 from .resnet_onnx import OnnxResNet, width
 
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
@@ -44,36 +46,38 @@ class Embedder:
     """
 
     def __init__(self) -> None:
-        self._session: OnnxResNet | None = None
+        self._sessions: dict[str, OnnxResNet] = {}
         self._session_lock = threading.Lock()
 
     def chips(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
         """Aligned RGB face chips of the boxes: (len(boxes), 150, 150, 3) uint8."""
         return default_aligner().chips(image, boxes, CHIP_SIZE, CHIP_PADDING)
 
-    def _onnx(self) -> OnnxResNet:
-        """The session, built on first use; the parsed weights are not kept (the graph
-        holds its own copy)."""
+    def _onnx(self, int8: dict[str, Any] | None = None) -> OnnxResNet:
+        """The float session, or the int8 one of a calibration record, built on first use;
+        the parsed weights are not kept (the graph holds its own copy)."""
+        key = "float" if int8 is None else record_sha256(int8)
         with self._session_lock:
-            if self._session is None:
+            if key not in self._sessions:
                 from ..threads import cap
 
-                self._session = OnnxResNet(resnet_weights(), threads=cap())
-            return self._session
+                self._sessions[key] = OnnxResNet(resnet_weights(), threads=cap(), int8=int8)
+            return self._sessions[key]
 
-    def embed_chips(self, chips: np.ndarray, outputs: tuple[str, ...] = EMBEDDING
-                    ) -> np.ndarray:
+    def embed_chips(self, chips: np.ndarray, outputs: tuple[str, ...] = EMBEDDING,
+                    int8: dict[str, Any] | None = None) -> np.ndarray:
         """The network's ``outputs`` (see :data:`.resnet_onnx.OUTPUTS`) for aligned chips,
         side by side: a photo's faces as one onnxruntime batch (4.1 vs 5.0 ms a face
-        alone, for 20 faces on one thread)."""
+        alone, for 20 faces on one thread). ``int8``: the model's calibration record, to
+        run the network as the model was trained (:mod:`.resnet_int8`); None: in float."""
         if not len(chips):
             return np.empty((0, width(outputs)), dtype=np.float32)
-        session = self._onnx()
+        session = self._onnx(int8)
         return np.vstack([session.run(chips[i:i + ONNX_BATCH], outputs)
                           for i in range(0, len(chips), ONNX_BATCH)])
 
     def embed_and_cut(self, image: np.ndarray, boxes: list[Box], align_padding: float,
-                      outputs: tuple[str, ...] = EMBEDDING
+                      outputs: tuple[str, ...] = EMBEDDING, int8: dict[str, Any] | None = None
                       ) -> tuple[np.ndarray, list[np.ndarray]]:
         """The boxes' embeddings and the 100x100 aligned BGR faces an eigen-face model reads.
 
@@ -83,11 +87,11 @@ class Embedder:
         """
         chips, faces = default_aligner().chip_sets(
             image, boxes, [(CHIP_SIZE, CHIP_PADDING), (FACE_SIZE, align_padding)])
-        return (self.embed_chips(chips, outputs),
+        return (self.embed_chips(chips, outputs, int8),
                 [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in faces])
 
-    def embed(self, image: np.ndarray, boxes: list[Box], outputs: tuple[str, ...] = EMBEDDING
-              ) -> np.ndarray:
+    def embed(self, image: np.ndarray, boxes: list[Box], outputs: tuple[str, ...] = EMBEDDING,
+              int8: dict[str, Any] | None = None) -> np.ndarray:
         """Align each box's face by its 5 landmarks and embed it.
 
         Parameters
@@ -95,6 +99,7 @@ class Embedder:
         image : ndarray of shape (H, W, 3) BGR or (H, W) grayscale, uint8
         boxes : list of Box in original-image pixels (Haar or dlib boxes)
         outputs : network outputs to give, side by side (the 128-d embedding by default)
+        int8 : the model's calibration record to run the network in 8-bit integers, or None
 
         Returns
         -------
@@ -102,7 +107,7 @@ class Embedder:
         """
         if not boxes:
             return np.empty((0, width(outputs)), dtype=np.float32)
-        return self.embed_chips(self.chips(image, boxes), outputs)
+        return self.embed_chips(self.chips(image, boxes), outputs, int8)
 
 
 def resnet_weights() -> ResNetWeights:
@@ -130,10 +135,11 @@ def default_embedder() -> Embedder:
     return Embedder()
 
 
-def embed_crops(crops: list[np.ndarray], outputs: tuple[str, ...] = EMBEDDING) -> np.ndarray:
+def embed_crops(crops: list[np.ndarray], outputs: tuple[str, ...] = EMBEDDING,
+                int8: dict[str, Any] | None = None) -> np.ndarray:
     """Embed face crops, each taken as one face filling the crop: ``(n, width)`` float32."""
     emb = default_embedder()
     if not crops:
         return np.empty((0, width(outputs)), dtype=np.float32)
     return emb.embed_chips(np.concatenate(
-        [emb.chips(c, [Box(0, 0, c.shape[1], c.shape[0])]) for c in crops]), outputs)
+        [emb.chips(c, [Box(0, 0, c.shape[1], c.shape[0])]) for c in crops]), outputs, int8)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from ..threads import onnx_options
 from .resnet import BLOCKS, CHIP, ResNetWeights
 
 OUTPUTS: dict[str, int] = {"embedding": 128, "level4_mean": 256, "level3_mean": 256,
@@ -136,16 +137,20 @@ class OnnxResNet:
     ``run(chips, outputs)`` for the inner layers.
 
     One session serves every thread (onnxruntime's ``run`` is thread-safe);
-    ``threads`` caps its intra-op pool (0: onnxruntime's default, one per core).
+    ``threads`` caps its intra-op pool (0: onnxruntime's default, one per core). ``int8``:
+    a calibration record (:func:`.resnet_int8.calibrate`) to run the graph quantized.
     """
 
-    def __init__(self, weights: ResNetWeights, threads: int = 0) -> None:
+    def __init__(self, weights: ResNetWeights, threads: int = 0,
+                 int8: dict[str, Any] | None = None) -> None:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(build_model(weights), options,
+        graph = build_model(weights)
+        if int8 is not None:  # the same graph in 8-bit integers (:mod:`.resnet_int8`)
+            from .resnet_int8 import quantize
+
+            graph = quantize(graph, int8)
+        self._session = ort.InferenceSession(graph, onnx_options(threads),
                                              providers=["CPUExecutionProvider"])
 
     def embed(self, chips: np.ndarray) -> np.ndarray:

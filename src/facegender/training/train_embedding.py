@@ -28,6 +28,7 @@ from ..features import CHIP_PADDING, weights_sha256
 from ..features.resnet_onnx import width
 from ..model import GenderModel, build_embedding_pipeline, calibrate_on_held_out
 from ..persist import save_model
+from .calibrate_int8 import calibrate_network
 from .data import LabeledSet, scan_labeled
 from .embed_cache import WIDTH, columns, embed_folder
 from .evaluate import choose_threshold, classification_metrics, confident_answers
@@ -101,6 +102,7 @@ def train_embedding(
     report: bool = True,
     name: str = "embedding",
     external: list[str | Path] | None = None,
+    int8: bool = True,
 ) -> GenderModel:
     """Train, evaluate, save and report an embedding model; returns it.
 
@@ -115,14 +117,19 @@ def train_embedding(
     settings : the face finder's (the served one's by default)
     outputs : the face network's outputs the classifier reads, side by side
     external : labeled folders measured end to end after training; never tuned on
+    int8 : run the face network in 8-bit integers, calibrated first on faces of a seeded
+        sample of ``data_dir`` (:mod:`.calibrate_int8`): ~2.5x faster rows, the model served
+        the same way; False: in float, as every model before 2026-12-04
     """
     t_start = time.perf_counter()
     settings = (settings or FinderSettings()).validate()
     width(outputs)
+    record, calibrated_on = (calibrate_network(scan_labeled(data_dir), settings, seed)
+                             if int8 else (None, None))
     parts: dict[str, dict[str, Any]] = {}
     for folder in [data_dir, *(extra or [])]:
         labeled = sample_per_class(scan_labeled(folder), per_class, seed)
-        rows = embed_folder(labeled, settings, workers=workers, progress=progress)
+        rows = embed_folder(labeled, settings, workers=workers, progress=progress, int8=record)
         found, X, y, (tr, va, te) = _split_found(rows[:, columns(outputs)], labeled.labels, seed)
         ages = ages_of(labeled)
         parts[labeled.root.name] = {"X": X, "y": y, "tr": tr, "va": va, "te": te,
@@ -154,7 +161,10 @@ def train_embedding(
                       "network": "dlib_face_recognition_resnet_model_v1", "landmarks":
                       "shape_predictor_5_face_landmarks", "chip_size": 150,
                       "chip_padding": CHIP_PADDING, "outputs": list(outputs),
-                      "size": width(outputs), "pca_components": n_components},
+                      "size": width(outputs), "pca_components": n_components,
+                      "precision": "int8" if record else "float",
+                      **({"int8_calibration": record, "int8_calibrated_on": calibrated_on}
+                         if record else {})},
         "detector": {"kind": "blazeface", **settings.to_manifest()},
         "serving_detector": settings.to_manifest(),
         "hyperparameters": {k: jsonable(v) for k, v in params.items()},
