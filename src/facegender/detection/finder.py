@@ -206,16 +206,17 @@ class FaceFinder:
         return screened_check(self._quick, self._checker, image, box,
                               margin=self.settings.check_margin,
                               screen=self.settings.later_screen, sure=sure, turns=turns,
-                              turn_margin=turn_margin, upright_prior=upright_prior)
+                              turn_margin=turn_margin, upright_prior=upright_prior,
+                              shrink=self.settings.shrink)
 
     def check(self, image: np.ndarray, box: np.ndarray, *,
               turns: tuple[int, ...] = FOUR_TURNS, turn_margin: float = 0.0,
               sure: float = 1.0, upright_prior: float = 0.0) -> Checked:
-        """The face check (:func:`.face_check.check_face`) with this finder's checker and
-        context margin. ``box`` is ``x0, y0, x1, y1`` in ``image``'s pixels."""
+        """The face check (:func:`.face_check.check_face`) with this finder's checker,
+        context margin and shrink. ``box`` is ``x0, y0, x1, y1`` in ``image``'s pixels."""
         return check_face(self._checker, image, box, margin=self.settings.check_margin,
                           turns=turns, turn_margin=turn_margin, sure=sure,
-                          upright_prior=upright_prior)
+                          upright_prior=upright_prior, shrink=self.settings.shrink)
 
     def _with_small_faces(self, image: np.ndarray, found: Found, factor: float) -> Found:
         """Add the faces a search of a larger copy finds (in ``factor``'s pixels).

@@ -192,15 +192,19 @@ class FinderSettings:
     check_margin: float = 1.0
     """Context around the box the face check sees, in box sides on each side."""
     shrink: str = "fast"
-    """How the photo is shrunk to the work copies (:func:`.passes.work_copy`): ``"fast"``, area
-    average by a whole factor then bilinear; ``"area"``, OpenCV's area average in one step
-    (the finder until 2026-12-04; older records rebuild so). Measured side by side: the same
-    faces on 800 UTKFace photos, 390 of 400 IMDB-WIKI tuning photos with a face either way,
-    2,414 against 2,411 of 2,500 other IMDB-WIKI photos (25 faces lost, 29 new: the margin),
-    groups, scenes, the audience frames and no-face photos the same; 35 against 33 boxes on the
-    221 torsos (two of 8-11 px, one a chin), 118 against 117 of the 150 turned photos with a
-    face at its right angle. pixabay-external's detection 9.9 -> 8.3 ms a photo (the same
-    face counts)."""
+    """How the finder shrinks what its networks read: ``"fast"``, an area average by a whole
+    factor then bilinear, for the work copies (:func:`.passes.work_copy`) and the face
+    check's view (:func:`.face_check.view`, cut at the network's size); ``"area"``, OpenCV's
+    area average in one step (the finder until 2026-12-04; older records rebuild so).
+    Measured side by side, the work copies first: the same faces on 800 UTKFace photos, 390
+    of 400 IMDB-WIKI tuning photos with a face either way, 2,414 against 2,411 of 2,500 other
+    IMDB-WIKI photos (25 faces lost, 29 new: the margin), groups, scenes, the audience frames
+    and no-face photos the same; 35 against 33 boxes on the 221 torsos (two of 8-11 px, one a
+    chin), 118 against 117 of the 150 turned photos with a face at its right angle;
+    pixabay-external's detection 9.9 -> 8.3 ms a photo (the same face counts). Then the
+    check's view: every tuning set the same faces (boxes moved by 1-2 px where the check
+    places them), 117 against 118 turned photos at the right angle, the 2,500 photos the
+    same 2,473 faces; UTKFace's close-ups 11.2 -> 9.6 ms, pixabay-external 8.6 -> 7.4 ms."""
     runtime: str = "litert"
     """``"litert"`` (Google's TFLite runtime) or ``"opencv"`` (cv2.dnn): same boxes, LiteRT
     about 2x faster."""

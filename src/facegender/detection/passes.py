@@ -50,11 +50,10 @@ def work_copy(image: np.ndarray, size: int, shrink: str = "area") -> tuple[np.nd
     """A BGR copy whose longer side is at most ``size`` (never enlarged) and its scale.
 
     ``shrink``: ``"area"``, OpenCV's area average in one step; ``"fast"``, its area
-    average by a whole factor (the fast path OpenCV takes when a side divides exactly;
-    the right and bottom rows beyond the last whole block are left out, fewer than the
-    factor), then bilinear for the last step of less than 2x. Why: area averaging by a
-    factor that is not whole takes OpenCV's slow path, 1.7 ms for a 500 px photo and
-    4-5 ms at 1200 px, most of the finder's first pass (reports/detection.md).
+    average by a whole factor (:func:`block_average`), then bilinear for the last step of
+    less than 2x. Why: area averaging by a factor that is not whole takes OpenCV's slow
+    path, 1.7 ms for a 500 px photo and 4-5 ms at 1200 px, most of the finder's first
+    pass (reports/detection.md).
     """
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
@@ -66,15 +65,28 @@ def work_copy(image: np.ndarray, size: int, shrink: str = "area") -> tuple[np.nd
         return image, 1.0
     interpolation = cv2.INTER_AREA
     if shrink == "fast":
-        k = int(1 / f)  # per side, at most the side (a 1 px strip stays 1 px high)
-        kx, ky = min(k, w), min(k, h)
-        if max(kx, ky) >= 2:
-            h, w = h - h % ky, w - w % kx
-            image = cv2.resize(image[:h, :w], (w // kx, h // ky), interpolation=cv2.INTER_AREA)
-            f = size / max(h, w)
+        image, kx, ky = block_average(image, int(1 / f))
+        h, w = image.shape[0] * ky, image.shape[1] * kx
+        f = size / max(h, w)
         interpolation = cv2.INTER_LINEAR
     return cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))),
                       interpolation=interpolation), f
+
+
+def block_average(image: np.ndarray, k: int) -> tuple[np.ndarray, int, int]:
+    """The image averaged over blocks of ``k`` x ``k`` pixels, and the blocks' width and
+    height (``k``, or the side where it is shorter: a 1 px strip stays 1 px high).
+
+    The right and bottom rows beyond the last whole block are left out (fewer than ``k``),
+    so OpenCV takes its fast path for whole factors; pixel ``i`` of the result is the
+    mean of pixels ``k*i`` to ``k*i + k - 1``. ``k`` under 2: the image itself.
+    """
+    h, w = image.shape[:2]
+    kx, ky = max(1, min(k, w)), max(1, min(k, h))
+    if max(kx, ky) < 2:
+        return image, 1, 1
+    image = image[:h - h % ky, :w - w % kx]
+    return (cv2.resize(image, (w // kx, h // ky), interpolation=cv2.INTER_AREA), kx, ky)
 
 
 def search_pass(model: BlazeFace, work: np.ndarray, pad: float, degrees: int) -> Found:
