@@ -78,7 +78,7 @@ def embedding_parts(model: GenderModel, folder: Path, seed: int = 0
                            "its held-out part cannot be rebuilt from today's cache")
     settings = recorded_settings(model.manifest["detector"])  # as trained, not as served
     assert isinstance(settings, FinderSettings)
-    rows_all = embed_folder(labeled, settings, workers=2)
+    rows_all = embed_folder(labeled, settings, workers=2, int8=model.int8)  # rows as it read them
     emb = rows_all[:, columns(model.network_outputs)]
     found = np.flatnonzero(~np.isnan(emb).any(axis=1))
     if len(found) != source["faces"]:  # another face found moves every face's part
