@@ -17,6 +17,7 @@ import numpy as np
 
 from ..detection import FinderSettings
 from .data import LabeledSet
+from .embed_cache import largest_faces
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +30,15 @@ def calibration_chips(labeled: LabeledSet, settings: FinderSettings, seed: int,
                       photos: int = CALIBRATION_PHOTOS) -> tuple[np.ndarray, list[str]]:
     """Aligned chips of the largest face of a seeded sample of ``photos`` photos (fewer
     when some have no face), and the sampled files' names."""
-    from ..detection import detector_from
-    from ..errors import FaceGenderError
     from ..features import default_embedder
-    from ..images import read_image
 
     rng = np.random.default_rng(seed)
     paths = [labeled.paths[i] for i in
              np.sort(rng.choice(len(labeled.paths), min(photos, len(labeled.paths)),
                                 replace=False))]
-    finder, embedder = detector_from(settings), default_embedder()
-    chips = []
-    for path in paths:
-        try:
-            image = read_image(path)
-        except FaceGenderError:
-            continue
-        boxes = finder.detect(image)
-        if boxes:
-            chips.append(embedder.chips(image, boxes[:1])[0])
+    embedder = default_embedder()
+    chips = [embedder.chips(image, [box])[0]
+             for _, image, box in largest_faces(paths, settings)]
     return np.asarray(chips, np.uint8).reshape(-1, 150, 150, 3), [p.name for p in paths]
 
 

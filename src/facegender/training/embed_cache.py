@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from ..features import CHIP_PADDING, weights_sha256
 from ..features.resnet_int8 import record_sha256
 from ..features.resnet_onnx import OUTPUTS
 from ..threads import process_pool
+from ..types import Box
 from .data import LabeledSet
 
 log = logging.getLogger(__name__)
@@ -57,16 +59,15 @@ def embeddings_cache(labeled: LabeledSet, settings: FinderSettings,
     return base / "facegender" / "embeddings" / f"{labeled.root.name}-{key.hexdigest()[:12]}.npy"
 
 
-def _embed_paths(paths: list[Path], settings: FinderSettings,
-                 int8: dict[str, Any] | None = None) -> np.ndarray:
-    """The network rows of the largest face of each photo; a NaN row where none is found."""
+def largest_faces(paths: list[Path], settings: FinderSettings
+                  ) -> Iterator[tuple[int, np.ndarray, Box]]:
+    """Each photo's index, image and largest face as the finder finds it; photos that cannot
+    be read or hold no face are skipped (training reads what serving would answer)."""
     from ..detection import detector_from
     from ..errors import FaceGenderError
-    from ..features import default_embedder
     from ..images import read_image
 
-    finder, embedder = detector_from(settings), default_embedder()
-    out = np.full((len(paths), ROW_SIZE), np.nan, dtype=np.float32)
+    finder = detector_from(settings)
     for i, path in enumerate(paths):
         try:
             image = read_image(path)
@@ -74,8 +75,19 @@ def _embed_paths(paths: list[Path], settings: FinderSettings,
             continue
         boxes = finder.detect(image)
         if boxes:
-            out[i, :WIDTH] = embedder.embed(image, boxes[:1], ALL_OUTPUTS, int8)[0]
-            out[i, WIDTH] = boxes[0].w
+            yield i, image, boxes[0]
+
+
+def _embed_paths(paths: list[Path], settings: FinderSettings,
+                 int8: dict[str, Any] | None = None) -> np.ndarray:
+    """The network rows of the largest face of each photo; a NaN row where none is found."""
+    from ..features import default_embedder
+
+    embedder = default_embedder()
+    out = np.full((len(paths), ROW_SIZE), np.nan, dtype=np.float32)
+    for i, image, box in largest_faces(paths, settings):
+        out[i, :WIDTH] = embedder.embed(image, [box], ALL_OUTPUTS, int8)[0]
+        out[i, WIDTH] = box.w
     return out
 
 
