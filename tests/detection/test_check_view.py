@@ -45,6 +45,12 @@ def test_block_average_is_the_mean_of_each_block() -> None:
     expected = image[3:6, 6:9].reshape(-1, 3).mean(axis=0)
     assert np.abs(small[1, 2].astype(float) - expected).max() <= 0.5
     assert block_average(image, 1)[0] is image
+    photo = np.random.default_rng(1).integers(0, 256, (250, 370, 3)).astype(np.uint8)
+    for k in (2, 3, 4, 6, 8, 12):  # halvings first, then the rest: a rounding at each step
+        small, _, _ = block_average(photo, k)
+        h, w = 250 // k, 370 // k
+        means = photo[:h * k, :w * k].reshape(h, k, w, k, 3).mean(axis=(1, 3))
+        assert small.shape == (h, w, 3) and np.abs(small - means).max() <= 1.5
 
 
 def test_a_close_up_is_judged_the_same_either_way(shared_data: Path) -> None:

