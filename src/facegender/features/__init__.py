@@ -2,7 +2,8 @@
 
 The 100x100 gray chip (square crop or landmark-aligned) and its preprocessing,
 the HOG features of the eigen-face pipeline and its fast numpy forward pass,
-and dlib's 128-d face embedding (its ResNet run by onnxruntime).
+and dlib's face network's values (its ResNet run by onnxruntime, in float or, for models
+trained so since 2026-12-04, in 8-bit integers: :mod:`.resnet_int8`).
 """
 
 from __future__ import annotations
