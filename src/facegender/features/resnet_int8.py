@@ -58,11 +58,30 @@ def _quiet() -> Iterator[None]:
         root.removeFilter(advice)
 
 
+def _quantize_static(model: bytes, reader: Any = None, record: dict[str, Any] | None = None
+                     ) -> tuple[bytes, dict[str, Any]]:
+    """onnxruntime's ``quantize_static`` of the float graph ``model`` in a temporary folder
+    (it reads and writes files): the int8 graph and the calibration record, measured with
+    ``reader`` or, when ``record`` is given, taken from it."""
+    from onnxruntime.quantization import quantize_static
+
+    with tempfile.TemporaryDirectory(prefix="facegender-int8-") as tmp:
+        folder = Path(tmp)
+        (folder / "float.onnx").write_bytes(model)
+        if record is not None:
+            (folder / "ranges.json").write_text(json.dumps(record))
+        with _quiet():
+            quantize_static(folder / "float.onnx", folder / "int8.onnx", reader,
+                            calibration_cache_path=folder / "ranges.json", **_options())
+        return ((folder / "int8.onnx").read_bytes(),
+                json.loads((folder / "ranges.json").read_text()))
+
+
 def calibrate(model: bytes, chips: np.ndarray, batch: int = 10) -> dict[str, Any]:
     """onnxruntime's calibration record (each tensor's min and max) of the float graph
     ``model`` over aligned ``(N, 150, 150, 3)`` RGB chips."""
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, quantize_static
+    from onnxruntime.quantization import CalibrationDataReader
 
     if chips.ndim != 4 or not len(chips):
         raise ValueError(f"expected (N, 150, 150, 3) chips, got {chips.shape}")
@@ -76,33 +95,17 @@ def calibrate(model: bytes, chips: np.ndarray, batch: int = 10) -> dict[str, Any
             start = next(self._batches, None)
             return None if start is None else {name: chips[start:start + batch]}
 
-    with tempfile.TemporaryDirectory(prefix="facegender-int8-") as tmp:
-        folder = Path(tmp)
-        (folder / "float.onnx").write_bytes(model)
-        with _quiet():
-            quantize_static(folder / "float.onnx", folder / "int8.onnx", Reader(),
-                            calibration_cache_path=folder / "ranges.json", **_options())
-        record: dict[str, Any] = json.loads((folder / "ranges.json").read_text())
-    return record
+    return _quantize_static(model, reader=Reader())[1]
 
 
 def quantize(model: bytes, record: dict[str, Any]) -> bytes:
     """The int8 graph of the float graph ``model`` with the ranges of a :func:`calibrate`
     record; :class:`ModelError` when the record does not fit the graph (another build)."""
-    from onnxruntime.quantization import quantize_static
-
-    with tempfile.TemporaryDirectory(prefix="facegender-int8-") as tmp:
-        folder = Path(tmp)
-        (folder / "float.onnx").write_bytes(model)
-        (folder / "ranges.json").write_text(json.dumps(record))
-        try:
-            with _quiet():
-                quantize_static(folder / "float.onnx", folder / "int8.onnx", None,
-                                calibration_cache_path=folder / "ranges.json", **_options())
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ModelError(f"the model's int8 calibration record does not fit the face "
-                             f"network's graph ({type(exc).__name__}: {exc}); retrain it") from exc
-        return (folder / "int8.onnx").read_bytes()
+    try:
+        return _quantize_static(model, record=record)[0]
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelError(f"the model's int8 calibration record does not fit the face "
+                         f"network's graph ({type(exc).__name__}: {exc}); retrain it") from exc
 
 
 def record_sha256(record: dict[str, Any]) -> str:

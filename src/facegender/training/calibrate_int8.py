@@ -31,6 +31,7 @@ def calibration_chips(labeled: LabeledSet, settings: FinderSettings, seed: int,
     """Aligned chips of the largest face of a seeded sample of ``photos`` photos (fewer
     when some have no face), and the sampled files' names."""
     from ..features import default_embedder
+    from ..features.embedding import CHIP_SIZE
 
     rng = np.random.default_rng(seed)
     paths = [labeled.paths[i] for i in
@@ -39,7 +40,8 @@ def calibration_chips(labeled: LabeledSet, settings: FinderSettings, seed: int,
     embedder = default_embedder()
     chips = [embedder.chips(image, [box])[0]
              for _, image, box in largest_faces(paths, settings)]
-    return np.asarray(chips, np.uint8).reshape(-1, 150, 150, 3), [p.name for p in paths]
+    return (np.asarray(chips, np.uint8).reshape(-1, CHIP_SIZE, CHIP_SIZE, 3),
+            [p.name for p in paths])
 
 
 def calibrate_network(labeled: LabeledSet, settings: FinderSettings, seed: int,
