@@ -14,6 +14,7 @@ import facegender
 from facegender.detection import FaceFinder, FinderSettings, face_finder
 from facegender.detection import centerface as cf
 from facegender.detection.choice import recorded_settings
+from facegender.detection.later_passes import second_faces
 from facegender.detection.passes import box_iou, eye_angle, work_copy
 from facegender.errors import ModelError
 
@@ -145,3 +146,33 @@ def test_a_missing_or_corrupt_model_file_is_a_clear_error(monkeypatch: pytest.Mo
             cf.model_bytes()
     finally:
         cf.model_bytes.cache_clear()
+
+
+def test_a_place_refused_in_four_turns_is_not_looked_at_in_its_turns_again(
+        shared_data: Path) -> None:
+    """A profile whose padded-pass candidate the check refused in all four turns: the
+    CenterFace face at the same place keeps its own eye line without three more looks
+    (issue 17's slowest portraits), and the answer is the one the looks gave."""
+    s = FinderSettings()
+    finder = face_finder()
+    image = facegender.read_image(shared_data / "imdbwiki/female/female_006302.jpg")
+    work, _ = work_copy(image, s.work_size, s.shrink)
+    second = cf.CenterFace(s.second_score, s.second_box_scale, s.second_box_shift)
+    looks: list[tuple[int, ...]] = []
+
+    def check(*args: object, **kwargs: object) -> object:
+        looks.append(kwargs["turns"])  # type: ignore[arg-type]
+        return finder.check(*args, **kwargs)  # type: ignore[arg-type]
+
+    fresh, fresh_angles = second_faces(work, second, s, check)  # type: ignore[arg-type]
+    assert len(fresh.scores) == 1 and looks == [(90, 270, 180)]
+    looks.clear()
+    elsewhere = fresh.boxes[0] + np.float32(2 * (fresh.boxes[0][2] - fresh.boxes[0][0]))
+    second_faces(work, second, s, check, [elsewhere])  # type: ignore[arg-type]
+    assert looks == [(90, 270, 180)]  # a place not looked at is looked at
+    looks.clear()
+    again, again_angles = second_faces(work, second, s, check,  # type: ignore[arg-type]
+                                       [fresh.boxes[0] + np.float32(5)])
+    assert looks == []
+    np.testing.assert_array_equal(again.boxes, fresh.boxes)
+    assert again_angles == fresh_angles

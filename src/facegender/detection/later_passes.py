@@ -8,7 +8,7 @@ photos, and they need only the settings, two models and the face check.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -20,6 +20,10 @@ from .passes import ROTATIONS, box_iou, eye_angle, search_pass, wrap_angle
 
 CheckFn = Callable[..., Checked]
 """The finder's face check (:meth:`.finder.FaceFinder.check`)."""
+LOOKED_IOU = 0.3
+"""Overlap at which a second-network face counts as a place already looked at in its
+turns (its box and the BlazeFace candidate's differ in shape: 0.45-0.70 on the portraits
+where it applies)."""
 
 
 def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: BlazeFace,
@@ -43,7 +47,8 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
     checks the passes' candidates instead (the same check behind a cheaper screen,
     :func:`.face_check.screened_check`). The weak candidates keep ``check`` (measured so).
     ``second``, when given, is asked after the padded pass (:mod:`.centerface`): the faces it
-    finds are the answer (:func:`second_faces`).
+    finds are the answer (:func:`second_faces`), told which places the check has already
+    refused in all four turns.
     """
     pass_check = check if quick is None else quick
     passes: list[tuple[BlazeFace, float, int]] = []
@@ -55,11 +60,12 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
         passes += [(full, s.tight_pad, deg) for _, deg in ROTATIONS]
     second_at = 1 if s.tight_pad else 0  # after the padded pass (close-ups stay its)
     runs = 0
+    looked: list[np.ndarray] = []  # candidates the check refused in all four turns
     for n, (model, pad, degrees) in enumerate(passes):
         if runs >= s.max_runs:
             break
         if n == second_at and second is not None:
-            more, more_angles = second_faces(work, second, s, check)
+            more, more_angles = second_faces(work, second, s, check, looked)
             if more_angles:
                 return more, more_angles
         weak = nothing()
@@ -83,9 +89,12 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
                 keep.append(i)
                 angles.append(wrap_angle(eye_angle(found.keypoints[i]), s.min_angle))
                 continue
+            turns = FOUR_TURNS[:s.max_runs - runs]
             checked = pass_check(work, box, turn_margin=s.turn_margin, sure=s.sure_score,
-                                  upright_prior=prior, turns=FOUR_TURNS[:s.max_runs - runs])
+                                  upright_prior=prior, turns=turns)
             runs += checked.runs
+            if len(turns) == len(FOUR_TURNS) and checked.score < s.check_score:
+                looked.append(box.copy())
             if checked.score >= s.check_score:
                 keep.append(i)
                 found.boxes[i] = checked.box
@@ -111,8 +120,8 @@ def later_passes(work: np.ndarray, s: FinderSettings, full: BlazeFace, short: Bl
     return nothing(), []
 
 
-def second_faces(work: np.ndarray, second: CenterFace, s: FinderSettings, check: CheckFn
-                 ) -> tuple[Found, list[float]]:
+def second_faces(work: np.ndarray, second: CenterFace, s: FinderSettings, check: CheckFn,
+                 looked: Sequence[np.ndarray] = ()) -> tuple[Found, list[float]]:
     """The faces the second network finds whose eye line is within ``second_max_tilt`` of
     upright, and their angles; none when it finds a face more tilted than that.
 
@@ -121,12 +130,20 @@ def second_faces(work: np.ndarray, second: CenterFace, s: FinderSettings, check:
     three turns: when the best scores ``check_score`` and ``second_flip_margin`` more than the
     upright view, the face is taken as turned so, with the check's box and angle (three runs
     a face, four when a turn passes); otherwise its own eye line gives its angle.
+    A face overlapping (IoU >= 0.3) a box of ``looked``, a candidate of the same photo the
+    check has already refused in all four turns, keeps its eye line unchecked: its turns
+    have been looked at, none scored ``check_score``. Why: a close-up whose padded-pass
+    candidate the check refuses and CenterFace then finds (the slowest portraits) paid
+    for the same three turned looks twice; on 2,783 tuning images the faces, boxes and
+    angles are the same either way (2026-12-04, reports/detection.md).
     """
     found = second.detect(work)
     angles = [eye_angle(k) for k in found.keypoints]
     if not angles or any(abs(a) > s.second_max_tilt for a in angles):
         return nothing(), []
     for i, box in enumerate(found.boxes):
+        if any(box_iou(box, other) >= LOOKED_IOU for other in looked):
+            continue
         turned = check(work, box, turns=FOUR_TURNS[1:])
         if turned.score >= s.check_score and (
                 turned.score >= check(work, box, turns=(0,)).score + s.second_flip_margin):
