@@ -106,7 +106,7 @@ def tiny_embedding_raw(labeled_subset: Callable[[str, int, str], Path]) -> Path:
 
 @pytest.fixture(scope="module")
 def aged_utk(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
-    """12 UTKFace faces of each gender in each age group (0-12, 13-19, 20+), with their
+    """12 UTKFace faces of each gender in each age group (0-2, 3-12, 13-19, 20-59, 60+), with their
     ``labels.csv``: a second source whose ages train the age-group model."""
     import csv
 
@@ -148,10 +148,10 @@ def test_train_embedding_writes_model_and_manifest(
     assert manifest["embedding"]["outputs"] == ["level4_mean"]
     assert manifest["embedding"]["size"] == 256 == model.pipeline.n_features_in_
     # an uncertain threshold per age group, learned from the one source with ages
-    assert manifest["age_groups"]["labels"] == ["0-2", "3-12", "13-19", "20+"]
+    assert manifest["age_groups"]["labels"] == ["0-2", "3-12", "13-19", "20-59", "60+"]
     assert set(manifest["uncertain_thresholds"]) == set(manifest["age_groups"]["labels"])
     assert manifest["age_groups"]["trained_on"] == [aged_utk.name]
-    assert manifest["uncertain_threshold"] == manifest["uncertain_thresholds"]["20+"]
+    assert manifest["uncertain_threshold"] == manifest["uncertain_thresholds"]["20-59"]
     assert "Uncertain threshold per guessed age group" in (out / "report" / "report.md").read_text()
     assert list((tmp_path / "cache" / "facegender" / "embeddings").glob("*.npy"))
     loaded = load_model(out)

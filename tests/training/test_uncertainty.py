@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from facegender.training.data import scan_labeled
 from facegender.training.uncertainty import (
@@ -15,6 +16,7 @@ from facegender.training.uncertainty import (
     NEVER_SURE,
     ages_of,
     group_of,
+    lower_bound,
     thresholds_by_group,
 )
 
@@ -32,9 +34,9 @@ def test_ages_come_from_the_labels_file(shared_data: Path) -> None:
 
 
 def test_groups_cover_every_age() -> None:
-    ages = np.array([0, 2, 3, 12, 13, 19, 20, 116, -1])
-    assert group_of(ages).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, -1]
-    assert [g[0] for g in GROUPS] == ["0-2", "3-12", "13-19", "20+"]
+    ages = np.array([0, 2, 3, 12, 13, 19, 20, 59, 60, 116, -1])
+    assert group_of(ages).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, -1]
+    assert [g[0] for g in GROUPS] == ["0-2", "3-12", "13-19", "20-59", "60+"]
 
 
 def test_each_group_gets_the_threshold_its_answers_need() -> None:
@@ -42,7 +44,7 @@ def test_each_group_gets_the_threshold_its_answers_need() -> None:
     are often wrong get a high one; babies answered at random are never sure; a group
     with too few faces takes the strictest threshold of the others."""
     rng = np.random.default_rng(0)
-    n = 200
+    n = 400
     p = rng.uniform(0.5, 1.0, 4 * n)
     p_male = np.where(rng.random(4 * n) < 0.5, p, 1 - p)
     y = (p_male >= 0.5).astype(int)
@@ -54,13 +56,28 @@ def test_each_group_gets_the_threshold_its_answers_need() -> None:
     y[babies] = rng.integers(0, 2, babies.sum())  # babies: the answers are coin flips
     predicted[3 * n + MIN_VALIDATION_FACES - 1:] = 3  # teens: too few to choose their own
     table = thresholds_by_group(y, p_male, predicted)
-    assert table["20+"]["threshold"] == FLOOR  # right when sure, yet never under the floor
-    assert 0.4 < table["20+"]["uncertain_share_validation"] < 0.6
+    assert table["20-59"]["threshold"] == FLOOR  # right when sure, yet never under the floor
+    assert 0.4 < table["20-59"]["uncertain_share_validation"] < 0.6
     assert 0.85 <= table["3-12"]["threshold"] < 1
     assert table["0-2"]["threshold"] == NEVER_SURE > 1
     assert table["0-2"]["uncertain_share_validation"] == 1
     assert table["13-19"]["validation_faces"] == MIN_VALIDATION_FACES - 1
     assert table["13-19"]["threshold"] == NEVER_SURE
+    assert table["60+"]["validation_faces"] == 0 and table["60+"]["threshold"] == NEVER_SURE
+
+
+def test_a_few_lucky_answers_do_not_make_a_group_sure() -> None:
+    """A group whose sure answers are all right but few (20 of 40 faces over 0.9) is not
+    trusted on so little: 20 of 20 leaves a true accuracy of 0.86 possible at 95%. With 80
+    such answers the bound passes 0.95 and the group gets its threshold."""
+    for sure_faces, expected in ((20, NEVER_SURE), (80, 0.86)):
+        conf = np.r_[np.full(sure_faces, 0.95), np.full(sure_faces, 0.85)]
+        y = np.r_[np.ones(sure_faces, int), np.arange(sure_faces) % 2]  # under 0.9: coin flips
+        table = thresholds_by_group(y, conf, np.full(2 * sure_faces, 3))
+        assert table["20-59"]["threshold"] == pytest.approx(expected)
+    assert lower_bound(20, 20, 0.95) == pytest.approx(0.05 ** (1 / 20))
+    assert lower_bound(0, 10, 0.95) == 0.0
+    assert 0.95 < lower_bound(990, 1000, 0.95) < 0.99
 
 
 def test_small_faces_get_their_own_threshold() -> None:

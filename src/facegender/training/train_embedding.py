@@ -34,6 +34,7 @@ from .embed_cache import WIDTH, columns, embed_folder
 from .evaluate import choose_threshold, classification_metrics, confident_answers
 from .train_eigenface import jsonable, split_indices, strip_curves
 from .uncertainty import (
+    ADULTS,
     GROUPS,
     SMALL_FACE_PX,
     ages_of,
@@ -170,7 +171,7 @@ def train_embedding(
         "hyperparameters": {k: jsonable(v) for k, v in params.items()},
         "cv_balanced_accuracy": float(search.best_score_),
         "grid": {k: [jsonable(v) for v in vs] for k, vs in grid.items()},
-        "uncertain_threshold": by_group["20+"]["threshold"] if by_group else threshold,
+        "uncertain_threshold": by_group[ADULTS]["threshold"] if by_group else threshold,
         "training_data": {
             "source": main_name, "extra_sources": [n for n in parts if n != main_name],
             "per_source": {n: {"photos": p["photos"], "photos_per_class": p["per_class"],
@@ -194,7 +195,7 @@ def train_embedding(
             "ages": {label: [lo, hi] for label, lo, hi in GROUPS}, "per_group": by_group,
             "trained_on": [n for n, p in parts.items() if p["ages"] is not None],
             "note": "a guessed age group only sets how sure an answer must be; it is never "
-                    "shown. The single threshold is the adults' (20+)."}
+                    "shown. The single threshold is the adults' (20-59)."}
     model.manifest["uncertain_share_validation"] = confident_answers(
         y_va, p_val, model.thresholds(X_va, w_va))["uncertain_share"]
     metrics = {"validation": classification_metrics(y_va, p_val, seed=seed)}
