@@ -158,7 +158,8 @@ def test_model_page_describes_the_model_shown(tiny_model_dir) -> None:
     c = app.test_client()
     emb = c.get("/model").get_data(as_text=True)
     assert "the <code>embedding</code> model" in emb and "256 numbers" in emb
-    assert "0-2: never sure" in emb and re.search(r"20\+: \d\d%", emb)  # a bar per age group
+    assert "0-2: never sure" in emb and re.search(r"20-59: \d\d%", emb)  # a bar per age group
+    assert "we are 95% sure the group's sure answers are at least 95% right" in emb
     assert "The mean face of the training crops" not in emb
     other = re.search(r'href="(/model\?model=[^"]+)"', emb).group(1)
     eig = c.get(other.replace("&amp;", "&")).get_data(as_text=True)

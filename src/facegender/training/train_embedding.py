@@ -35,7 +35,9 @@ from .evaluate import choose_threshold, classification_metrics, confident_answer
 from .train_eigenface import jsonable, split_indices, strip_curves
 from .uncertainty import (
     ADULTS,
+    CONFIDENCE,
     GROUPS,
+    TARGET,
     SMALL_FACE_PX,
     ages_of,
     fit_age_groups,
@@ -194,6 +196,9 @@ def train_embedding(
             "labels": [label for label, _, _ in GROUPS],  # a list: the manifest's keys are sorted
             "ages": {label: [lo, hi] for label, lo, hi in GROUPS}, "per_group": by_group,
             "trained_on": [n for n, p in parts.items() if p["ages"] is not None],
+            "target": {"accuracy": TARGET, "confidence": CONFIDENCE,
+                       "rule": "the lowest bar whose sure validation answers' one-sided "
+                               "Clopper-Pearson lower bound reaches the accuracy"},
             "note": "a guessed age group only sets how sure an answer must be; it is never "
                     "shown. The single threshold is the adults' (20-59)."}
     model.manifest["uncertain_share_validation"] = confident_answers(
