@@ -13,7 +13,8 @@ and not the observed accuracy: groups differ in size (a few dozen teenagers' fac
 thousand adults'), and the observed accuracy of a small group's sure answers at its
 luckiest threshold promised more than held on other faces (teenagers 0.942, people over
 70 0.922 on the other half of the validation faces, 2026-12-04, reports/experiments.md).
-The guess is never shown as an answer; it only decides how sure the gender answer must be before it is given.
+The guess is never shown as an answer; it only decides how sure the gender answer must be
+before it is given.
 Small faces: faces under :data:`SMALL_FACE_PX` wide (low-resolution photos, faces far
 away) had sure answers 0.93 right on validation against 0.98 for the others, so they get
 their own threshold, which a face's age-group threshold never undercuts.
