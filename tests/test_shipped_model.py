@@ -24,7 +24,9 @@ def test_shipped_model_loads_and_matches_manifest(name: str) -> None:
     folder = default_model_dir(name)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert sha256_file(folder / manifest["file"]) == manifest["sha256"]
-    assert (folder / manifest["file"]).stat().st_size < 25 * 1024 * 1024
+    # a bound on what a clone and a wheel carry: 25 MiB until 2026-12-04, when the eigen-face
+    # model's texture branch (LBP) took it to 45 MiB for +3.3 points on pixabay-external
+    assert (folder / manifest["file"]).stat().st_size < 50 * 1024 * 1024
     model = facegender.load_model(name)
     assert model.manifest["sha256"] == manifest["sha256"]
     test = manifest["metrics"]["test"]

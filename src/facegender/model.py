@@ -22,6 +22,7 @@ from sklearn.svm import SVC
 from .features import (
     FACE_SIZE,
     HogFeatures,
+    LbpFeatures,
     compile_groups,
     compile_pipeline,
     embed_crops,
@@ -47,12 +48,15 @@ def build_pipeline(
     gamma: float | str = "scale",
     kernel: str = "rbf",
     seed: int = 0,
+    lbp_components: int | None = None,
 ) -> Pipeline:
-    """The eigen-face pipeline, uncalibrated: [PCA on pixels | PCA on HOG] -> SVM.
+    """The eigen-face pipeline, uncalibrated: [PCA on pixels | PCA on HOG | PCA on LBP] -> SVM.
 
     Both PCAs whiten, so the RBF kernel sees unit-variance features and
     ``gamma="scale"`` is a sound default. ``hog_components=None`` drops the
-    HOG branch (pure eigen faces). The search tunes this bare SVM (calibration
+    HOG branch (pure eigen faces); ``lbp_components`` adds the texture branch
+    (:class:`~facegender.features.LbpFeatures`; the trainer's since 2026-12-04, None keeps a
+    pipeline as models before it were built). The search tunes this bare SVM (calibration
     does not change the ranking); the trainer then calibrates the fitted one on
     held-out faces (:func:`facegender.training.train_eigenface.fit_final`).
     """
@@ -61,7 +65,10 @@ def build_pipeline(
 
     hog: Any = "drop" if hog_components is None else Pipeline(
         [("hog", HogFeatures()), ("pca", pca(hog_components))])
-    features = FeatureUnion([("pca", pca(n_components)), ("hog", hog)])
+    branches: list[tuple[str, Any]] = [("pca", pca(n_components)), ("hog", hog)]
+    if lbp_components is not None:
+        branches.append(("lbp", Pipeline([("lbp", LbpFeatures()), ("pca", pca(lbp_components))])))
+    features = FeatureUnion(branches)
     svc = SVC(C=C, gamma=gamma, kernel=kernel, class_weight="balanced", random_state=seed,
               cache_size=SVM_CACHE_MB)
     return Pipeline([("features", features), ("svm", svc)])

@@ -37,6 +37,7 @@ TRUSTED_TYPES = [
     "sklearn.pipeline.FeatureUnion",
     "facegender.features.HogFeatures",  # how models saved before the stage folders name it
     "facegender.features.hog.HogFeatures",
+    "facegender.features.lbp.LbpFeatures",
     "sklearn.decomposition._pca.PCA",
     "sklearn.svm._classes.SVC",
     "sklearn.calibration.CalibratedClassifierCV",

@@ -164,7 +164,7 @@ def test_halving_search_finds_a_cell_as_good_as_the_full_grid(tiny_model_dir: Pa
     X, y = te.load_rows(crops), crops.labels
     assert len(y) >= 150  # enough faces to halve
     params, score = te._search(X, y, te.TINY_GRID, 0, 2)
-    full = GridSearchCV(build_pipeline(seed=0), te.TINY_GRID,
+    full = GridSearchCV(build_pipeline(seed=0, lbp_components=te.LBP_COMPONENTS), te.TINY_GRID,
                         scoring="balanced_accuracy", n_jobs=2,
                         cv=StratifiedKFold(3, shuffle=True, random_state=0)).fit(X, y)
     chosen = [i for i, p in enumerate(full.cv_results_["params"]) if p == params]

@@ -1,7 +1,7 @@
 """Stage 2, make features: what a classifier reads for each found face.
 
 The 100x100 gray chip (square crop or landmark-aligned) and its preprocessing,
-the HOG features of the eigen-face pipeline and its fast numpy forward pass,
+the HOG and LBP features of the eigen-face pipeline and its fast numpy forward pass,
 and dlib's face network's values (its ResNet run by onnxruntime, in float or, for models
 trained so since 2026-12-04, in 8-bit integers: :mod:`.resnet_int8`).
 """
@@ -18,6 +18,7 @@ from .embedding import (
 )
 from .fast import compile_groups, compile_pipeline
 from .hog import HogFeatures
+from .lbp import LbpFeatures
 from .preprocess import (
     ALIGN_PADDING,
     CROP_MARGIN,
@@ -38,6 +39,7 @@ __all__ = [
     "FACE_SIZE",
     "Embedder",
     "HogFeatures",
+    "LbpFeatures",
     "compile_groups",
     "compile_pipeline",
     "crop_face",

@@ -29,6 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from .hog import HogFeatures
+from .lbp import LbpFeatures
 
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -54,7 +55,7 @@ def _feature_step(step: Any) -> Transform | None:
         mean = step.mean_ if step.with_mean else 0.0
         scale = step.scale_ if step.with_std else 1.0
         return lambda x: (x - mean) / scale
-    if isinstance(step, HogFeatures):
+    if isinstance(step, (HogFeatures, LbpFeatures)):
         return step.transform
     if isinstance(step, Pipeline):
         parts = [_feature_step(s) for _, s in step.steps]

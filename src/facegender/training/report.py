@@ -166,8 +166,11 @@ def faces_line(manifest: dict[str, Any]) -> str:
                f"{pre['align_padding']})")
     else:
         cut = f"a square crop with a {pre.get('crop_margin', 0.1):.0%} margin"
+    lbp = (" | PCA on LBP" if "features__lbp__pca__n_components" in
+           manifest.get("hyperparameters", {}) else "")
     return (f"Faces: {found}, then {cut}, grayscale, percentile stretch and CLAHE -> "
-            "[PCA on pixels | PCA on HOG] -> RBF SVM with sigmoid calibration.")
+            f"[PCA on pixels | PCA on HOG{lbp}] "
+            "-> RBF SVM with sigmoid calibration.")
 
 
 def write_training_report(

@@ -38,11 +38,17 @@ log = logging.getLogger(__name__)
 DEFAULT_GRID: dict[str, list[Any]] = {
     "features__pca__n_components": [100, 150],
     "features__hog__pca__n_components": [100, 200],
+    "features__lbp__pca__n_components": [100, 200],
     "svm__C": [1.0, 3.0, 10.0],
     "svm__gamma": ["scale"],
 }
+LBP_COMPONENTS = 100
+"""The texture branch's principal axes (:class:`..features.LbpFeatures`, since 2026-12-04):
+the eigen-face model reads its pixels', its HOG's and its LBP histograms' axes side by side.
+A grid may set ``features__lbp__pca__n_components``; this is the value otherwise."""
 TINY_GRID: dict[str, list[Any]] = {
     "features__pca__n_components": [10, 20], "features__hog__pca__n_components": [20],
+    "features__lbp__pca__n_components": [20],
     "svm__C": [1.0, 10.0], "svm__gamma": ["scale"],
 }
 
@@ -246,7 +252,7 @@ def fit_final(
     """
     if mirror_faces:
         X, y = np.vstack([X, mirror(X)]), np.concatenate([y, y])
-    pipe = build_pipeline(seed=seed)
+    pipe = build_pipeline(seed=seed, lbp_components=LBP_COMPONENTS)
     pipe.set_params(**params)
     return calibrate_on_held_out(pipe.fit(X, y), X_cal, y_cal)
 
@@ -265,7 +271,7 @@ def _search(
 
     n_cells = int(np.prod([len(v) for v in grid.values()]))
     with tempfile.TemporaryDirectory(prefix="facegender-cv-") as cache:
-        pipe = build_pipeline(seed=seed)
+        pipe = build_pipeline(seed=seed, lbp_components=LBP_COMPONENTS)
         pipe.set_params(memory=cache)
         cv = StratifiedKFold(3, shuffle=True, random_state=seed)
         search: Any
