@@ -27,6 +27,7 @@ from .features import (
     compile_pipeline,
     embed_crops,
     face_images,
+    guess_groups,
     preprocess_batch,
     whole_image_box,
 )
@@ -208,7 +209,10 @@ class GenderModel:
         else:
             table = np.array([float(by_group[label]) for label in labels])  # classes' order
             if self._fast_groups is None:
-                self._fast_groups = compile_groups(self.age_groups) or self.age_groups.predict
+                young_min = (self.manifest.get("age_groups") or {}).get("young_min_probability")
+                age_groups = self.age_groups
+                self._fast_groups = compile_groups(age_groups, young_min) or (
+                    lambda r: guess_groups(age_groups.predict_proba(r), young_min))
             out = table[np.asarray(self._fast_groups(rows), dtype=np.int64)]
         small = self.manifest.get("small_faces")
         if small and widths is not None and len(rows):

@@ -152,6 +152,7 @@ def test_train_embedding_writes_model_and_manifest(
     assert set(manifest["uncertain_thresholds"]) == set(manifest["age_groups"]["labels"])
     assert manifest["age_groups"]["trained_on"] == [aged_utk.name]
     assert manifest["age_groups"]["target"]["confidence"] == 0.95
+    assert manifest["age_groups"]["young_min_probability"] == 0.8
     assert manifest["uncertain_threshold"] == manifest["uncertain_thresholds"]["20-59"]
     assert "Uncertain threshold per guessed age group" in (out / "report" / "report.md").read_text()
     assert list((tmp_path / "cache" / "facegender" / "embeddings").glob("*.npy"))

@@ -92,6 +92,25 @@ def test_embedding_head_compiled_equals_sklearn(shared_data) -> None:
     assert groups is not None
     np.testing.assert_array_equal(groups(rows), model.age_groups.predict(rows))
     assert compile_groups(model.pipeline) is None  # not a scaler + logistic regression
+    from facegender.features import guess_groups  # and with the young groups' bar
+
+    young = compile_groups(model.age_groups, 0.8)
+    assert young is not None
+    np.testing.assert_array_equal(young(rows),
+                                  guess_groups(model.age_groups.predict_proba(rows), 0.8))
+
+
+def test_a_face_is_young_only_when_the_young_groups_are_likely_together() -> None:
+    """Classes 0-2 are children and teenagers, 3-4 adults: a face whose likeliest class
+    is a teenager's but whose young classes sum to under the bar is the likeliest adult."""
+    from facegender.features import guess_groups
+
+    proba = np.array([[0.05, 0.05, 0.45, 0.40, 0.05],   # teen 0.45, young 0.55: an adult
+                      [0.30, 0.30, 0.25, 0.10, 0.05],   # young 0.85: the likeliest young one
+                      [0.00, 0.00, 0.10, 0.30, 0.60]])  # 60+
+    assert guess_groups(proba, None).tolist() == [2, 0, 4]
+    assert guess_groups(proba, 0.8).tolist() == [3, 0, 4]
+    assert guess_groups(proba, 0.5).tolist() == [2, 0, 4]
 
 
 def test_unknown_pipelines_are_left_to_sklearn(face_rows) -> None:

@@ -16,7 +16,7 @@ from .embedding import (
     embed_crops,
     weights_sha256,
 )
-from .fast import compile_groups, compile_pipeline
+from .fast import compile_groups, compile_pipeline, guess_groups
 from .hog import HogFeatures
 from .lbp import LbpFeatures
 from .preprocess import (
@@ -46,6 +46,7 @@ __all__ = [
     "default_embedder",
     "embed_crops",
     "face_images",
+    "guess_groups",
     "mirror",
     "preprocess",
     "preprocess_batch",

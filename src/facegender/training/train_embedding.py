@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from .. import __version__
 from ..detection import FinderSettings
 from ..errors import BadRequest
-from ..features import CHIP_PADDING, weights_sha256
+from ..features import CHIP_PADDING, guess_groups, weights_sha256
 from ..features.resnet_onnx import width
 from ..model import GenderModel, build_embedding_pipeline, calibrate_on_held_out
 from ..persist import save_model
@@ -39,6 +39,7 @@ from .uncertainty import (
     GROUPS,
     SMALL_FACE_PX,
     TARGET,
+    YOUNG_MIN_PROBABILITY,
     ages_of,
     fit_age_groups,
     small_face_threshold,
@@ -196,6 +197,7 @@ def train_embedding(
             "labels": [label for label, _, _ in GROUPS],  # a list: the manifest's keys are sorted
             "ages": {label: [lo, hi] for label, lo, hi in GROUPS}, "per_group": by_group,
             "trained_on": [n for n, p in parts.items() if p["ages"] is not None],
+            "young_min_probability": YOUNG_MIN_PROBABILITY,
             "target": {"accuracy": TARGET, "confidence": CONFIDENCE,
                        "rule": "the lowest bar whose sure validation answers' one-sided "
                                "Clopper-Pearson lower bound reaches the accuracy"},
@@ -249,4 +251,5 @@ def _age_groups(model: GenderModel, parts: dict[str, dict[str, Any]], X_va: np.n
         log.warning("no age groups: %s", exc)
         return None
     big = w_va >= SMALL_FACE_PX
-    return thresholds_by_group(y_va[big], p_val[big], model.age_groups.predict(X_va[big]))
+    guessed = guess_groups(model.age_groups.predict_proba(X_va[big]), YOUNG_MIN_PROBABILITY)
+    return thresholds_by_group(y_va[big], p_val[big], guessed)

@@ -54,6 +54,10 @@ FLOOR = 0.75
 """No threshold is lower: a calibrated answer under 0.75 is wrong one time in four or more,
 so it is uncertain whatever its group's record on validation (which alone chose 0.50 for
 adults' normal-sized faces, leaving no adult answer uncertain)."""
+YOUNG_MIN_PROBABILITY = 0.8
+"""A face counts as a child's or a teenager's only when the age-group model gives those
+groups together at least this probability (:func:`..features.guess_groups`; chosen on the
+validation halves, 2026-12-04 night: 0.85 let babies' answers be sure and wrong)."""
 MIN_SURE_FACES = 10
 """A threshold must leave at least this many sure validation answers to count as reaching
 the target (fewer prove nothing)."""
