@@ -165,6 +165,7 @@ def test_model_page_describes_the_model_shown(tiny_model_dir) -> None:
     eig = c.get(other.replace("&amp;", "&")).get_data(as_text=True)
     assert "Eigen faces</strong>" in eig and "The mean face of the training crops" in eig
     assert "100×100 chip, eyes level" in eig and "cut as a square" not in eig  # aligned
+    assert "local binary patterns" in eig and "local binary patterns" not in emb  # its 3rd branch
     for page in (emb, eig):  # served with the finder, trained on dlib's boxes
         assert "BlazeFace" in page and "face check" in page and "HOG face detector" not in page
 
