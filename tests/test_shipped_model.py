@@ -25,8 +25,9 @@ def test_shipped_model_loads_and_matches_manifest(name: str) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     assert sha256_file(folder / manifest["file"]) == manifest["sha256"]
     # a bound on what a clone and a wheel carry: 25 MiB until 2026-12-04, when the eigen-face
-    # model's texture branch (LBP) took it to 45 MiB for +3.3 points on pixabay-external
-    assert (folder / manifest["file"]).stat().st_size < 50 * 1024 * 1024
+    # model's texture branch (LBP) took it to 47.5 MB; its large arrays stored as float32
+    # since: 28.4 MB, under the repository's 30 MB for any file
+    assert (folder / manifest["file"]).stat().st_size < 30_000_000
     model = facegender.load_model(name)
     assert model.manifest["sha256"] == manifest["sha256"]
     test = manifest["metrics"]["test"]
