@@ -14,7 +14,7 @@ import facegender
 from facegender.detection import FaceFinder, FinderSettings, face_finder
 from facegender.detection import centerface as cf
 from facegender.detection.choice import recorded_settings
-from facegender.detection.later_passes import second_faces
+from facegender.detection.later_passes import second_faces, second_search
 from facegender.detection.passes import box_iou, eye_angle, work_copy
 from facegender.errors import ModelError
 
@@ -107,7 +107,8 @@ def gap(a: float, b: float) -> float:
 def test_a_turned_face_it_reads_wrong_is_placed_by_the_face_checks_turns(
         shared_data: Path, path: str, code: int, truth: float) -> None:
     image = cv2.rotate(facegender.read_image(shared_data / path), code)
-    own = FaceFinder(replace(FinderSettings(), second_flip_margin=1.0)).detect(image)
+    own = FaceFinder(replace(FinderSettings(), second_flip_margin=1.0, second_close_size=0,
+                                second_upright_tilt=0.0)).detect(image)
     assert len(own) == 1 and gap(own[0].angle, truth) > 20  # its own landmarks' angle
     faces = face_finder().detect(image)
     assert len(faces) == 1 and gap(faces[0].angle, truth) < 20
@@ -128,6 +129,7 @@ def test_records_before_it_rebuild_without_it() -> None:
         del recorded[key]
     rebuilt = recorded_settings(recorded)
     assert isinstance(rebuilt, FinderSettings) and rebuilt.second_model == ""
+    assert rebuilt.second_close_size == 0 and rebuilt.second_upright_tilt == 0.0
     assert FaceFinder(rebuilt)._second is None
 
 
@@ -153,7 +155,7 @@ def test_a_place_refused_in_four_turns_is_not_looked_at_in_its_turns_again(
     """A profile whose padded-pass candidate the check refused in all four turns: the
     CenterFace face at the same place keeps its own eye line without three more looks
     (issue 17's slowest portraits), and the answer is the one the looks gave."""
-    s = FinderSettings()
+    s = replace(FinderSettings(), second_upright_tilt=0.0)  # every face in three turns
     finder = face_finder()
     image = facegender.read_image(shared_data / "imdbwiki/female/female_006302.jpg")
     work, _ = work_copy(image, s.work_size, s.shrink)
@@ -165,14 +167,87 @@ def test_a_place_refused_in_four_turns_is_not_looked_at_in_its_turns_again(
         return finder.check(*args, **kwargs)  # type: ignore[arg-type]
 
     fresh, fresh_angles = second_faces(work, second, s, check)  # type: ignore[arg-type]
-    assert len(fresh.scores) == 1 and looks == [(90, 270, 180)]
+    assert len(fresh.scores) == 1 and looks[0] == (90, 270, 180)
     looks.clear()
     elsewhere = fresh.boxes[0] + np.float32(2 * (fresh.boxes[0][2] - fresh.boxes[0][0]))
     second_faces(work, second, s, check, [elsewhere])  # type: ignore[arg-type]
-    assert looks == [(90, 270, 180)]  # a place not looked at is looked at
+    assert looks[0] == (90, 270, 180)  # a place not looked at is looked at
     looks.clear()
     again, again_angles = second_faces(work, second, s, check,  # type: ignore[arg-type]
                                        [fresh.boxes[0] + np.float32(5)])
     assert looks == []
     np.testing.assert_array_equal(again.boxes, fresh.boxes)
     assert again_angles == fresh_angles
+
+
+class Counting:
+    """CenterFace, counting the shapes of the images it is asked about."""
+
+    def __init__(self, network: cf.CenterFace) -> None:
+        self.network, self.shapes = network, []  # type: list[tuple[int, ...]]
+
+    def detect(self, image: np.ndarray) -> object:
+        self.shapes.append(image.shape[:2])
+        return self.network.detect(image)
+
+
+def test_a_close_up_is_found_in_the_small_copy_alone(shared_data: Path,
+                                                     network: cf.CenterFace) -> None:
+    """The faces left to CenterFace are mostly close-ups: a 160 px copy finds them (one run
+    at a third of the cost); the work copy is searched only when it finds nothing."""
+    s = FinderSettings()
+    image = facegender.read_image(shared_data / "imdbwiki/female/female_006302.jpg")
+    work, _ = work_copy(image, s.work_size, s.shrink)
+    counting = Counting(network)
+    found = second_search(work, counting, s)  # type: ignore[arg-type]
+    assert counting.shapes == [work_copy(work, 160, s.shrink)[0].shape[:2]]
+    assert len(found.scores) == 1
+    whole = network.detect(work)  # the same face, in the work copy's pixels
+    assert box_iou(found.boxes[0], whole.boxes[0]) > 0.6
+    counting.shapes.clear()
+    empty = facegender.read_image(shared_data / "detection/no_face/coffee.png")
+    work, _ = work_copy(empty, s.work_size, s.shrink)
+    assert len(second_search(work, counting, s).scores) == 0  # type: ignore[arg-type]
+    assert counting.shapes == [work_copy(work, 160, s.shrink)[0].shape[:2], work.shape[:2]]
+    off = replace(s, second_close_size=0)
+    counting.shapes.clear()
+    second_search(work, counting, off)  # type: ignore[arg-type]
+    assert counting.shapes == [work.shape[:2]]
+
+
+def test_a_masked_close_up_only_the_small_copy_finds(shared_data: Path) -> None:
+    """A face under paint and a mask filling the frame (tuning set, 2026-12-05): CenterFace
+    scores it under its bar in the 320 px copy and finds it in the 160 px one."""
+    image = facegender.read_image(shared_data / "imdbwiki/female/female_001131.jpg")
+    assert FaceFinder(replace(FinderSettings(), second_close_size=0)).detect(image) == []
+    assert len(face_finder().detect(image)) == 1
+
+
+def test_a_face_read_upright_is_looked_at_upside_down_only(shared_data: Path) -> None:
+    """CenterFace reads an upside-down face as upright, never one on its side (2,733 tuning
+    images): a face whose eye line is within ``second_upright_tilt`` of level is looked at
+    in one turn, 180 degrees, not three; a tilted one still in three."""
+    s = FinderSettings()
+    finder = face_finder()
+    looks: list[tuple[int, ...]] = []
+
+    def check(*args: object, **kwargs: object) -> object:
+        looks.append(kwargs["turns"])  # type: ignore[arg-type]
+        return finder.check(*args, **kwargs)  # type: ignore[arg-type]
+
+    second = cf.CenterFace(s.second_score, s.second_box_scale, s.second_box_shift)
+    for path, want in [("imdbwiki/female/female_006302.jpg", (180,)),
+                       ("imdbwiki/male/male_005146.jpg", (90, 270, 180))]:
+        image = facegender.read_image(shared_data / path)
+        work, _ = work_copy(image, s.work_size, s.shrink)
+        looks.clear()
+        found, angles = second_faces(work, second, s, check)  # type: ignore[arg-type]
+        assert len(angles) == 1 and looks[0] == want
+        three, three_angles = second_faces(work, second, replace(s, second_upright_tilt=0.0),
+                                           check)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(found.boxes, three.boxes)
+        assert angles == three_angles
+    upside_down = cv2.rotate(facegender.read_image(
+        shared_data / "imdbwiki/female/female_000532.jpg"), cv2.ROTATE_180)
+    faces = finder.detect(upside_down)
+    assert len(faces) == 1 and gap(faces[0].angle, 180.0) < 30

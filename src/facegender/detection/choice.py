@@ -59,7 +59,8 @@ def detector_for(model: HasManifest) -> Detector:
 _FINDER_STEPS_ADDED_LATER = {"tile_overlap": 0.5, "short_trust_score": 1.01, "weak_score": 1.0,
                              "doubt_below": 0.0, "small_face_pass": "tiles",
                              "later_check_size": 192, "second_model": "",
-                             "shrink": "area"}
+                             "shrink": "area", "second_close_size": 0,
+                             "second_upright_tilt": 0.0}
 """Finder settings newer than some manifests, at the values that reproduce the finder before
 them: a record that does not name them was made without them."""
 

@@ -27,6 +27,9 @@ from ..errors import ModelError
 from ..types import Box
 
 LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
+REGION_GRID = 16
+"""A face's chip is cut from a region of the photo whose corner lies on this grid, so dlib's
+image pyramid (up to 4 halvings) samples the same pixels as it does on the whole photo."""
 
 
 def load_dlib() -> Any:
@@ -112,8 +115,8 @@ class Aligner:
             for i in upright:
                 shapes.append(predictor(rgb, _rectangle(dlib, boxes[i])))
             for chips, (size, padding) in zip(out, specs, strict=True):
-                chips[upright] = np.asarray(dlib.get_face_chips(rgb, shapes, size, padding),
-                                            dtype=np.uint8).reshape(len(upright), size, size, 3)
+                for i, shape in zip(upright, shapes, strict=True):
+                    chips[i] = face_chip(dlib, rgb, shape, size, padding)
         for i, b in enumerate(boxes):
             if b.angle:
                 patch, shape = _shape(dlib, predictor, rgb, b)
@@ -134,6 +137,34 @@ class Aligner:
             _, shape = _shape(dlib, predictor, rgb, b)
             out[i] = [(shape.part(k).x, shape.part(k).y) for k in range(5)]
         return out
+
+
+def face_chip(dlib: Any, rgb: np.ndarray, shape: Any, size: int, padding: float) -> np.ndarray:
+    """dlib's aligned chip of one face (``get_face_chip``), cut from the face's surroundings.
+
+    Why: dlib shrinks a face larger than its chip through an image pyramid of the whole
+    image it is given, and ``get_face_chips`` builds one pyramid for all of a photo's faces
+    at the depth its largest face needs. On a 2,000 px group photo that was most of the
+    chips' time (24 faces: 17.6 ms, 10.3 ms cut from their surroundings), and a face's chip
+    depended on the other faces in the photo (one of the 24 moved by up to 10 grey levels).
+    Cut from a region whose corner lies on :data:`REGION_GRID`, a chip is the same to the
+    last bit as ``get_face_chip`` on the whole photo.
+    """
+    details = dlib.get_face_chip_details(shape, size, padding)
+    r = details.rect
+    cx, cy = (r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2
+    reach = 0.75 * max(r.width(), r.height()) + REGION_GRID  # the square turned, and more
+    h, w = rgb.shape[:2]
+    x0 = max(0, int(cx - reach) // REGION_GRID * REGION_GRID)
+    y0 = max(0, int(cy - reach) // REGION_GRID * REGION_GRID)
+    x1, y1 = min(w, int(cx + reach) + 1), min(h, int(cy + reach) + 1)
+    box = shape.rect
+    moved = dlib.full_object_detection(
+        dlib.rectangle(box.left() - x0, box.top() - y0, box.right() - x0, box.bottom() - y0),
+        dlib.points([dlib.point(shape.part(k).x - x0, shape.part(k).y - y0)
+                     for k in range(shape.num_parts)]))
+    return np.asarray(dlib.get_face_chip(np.ascontiguousarray(rgb[y0:y1, x0:x1]), moved,
+                                         size, padding), dtype=np.uint8)
 
 
 def _shape(dlib: Any, predictor: Any, rgb: np.ndarray, box: Box) -> tuple[np.ndarray, Any]:

@@ -16,7 +16,7 @@ from .blazeface import BlazeFace, Found, nothing
 from .centerface import CenterFace
 from .face_check import FOUR_TURNS, Checked
 from .finder_settings import FinderSettings
-from .passes import ROTATIONS, box_iou, eye_angle, search_pass, wrap_angle
+from .passes import ROTATIONS, box_iou, eye_angle, search_pass, work_copy, wrap_angle
 
 CheckFn = Callable[..., Checked]
 """The finder's face check (:meth:`.finder.FaceFinder.check`)."""
@@ -127,9 +127,11 @@ def second_faces(work: np.ndarray, second: CenterFace, s: FinderSettings, check:
 
     Why: on turned photos its landmarks lean halfway (a face turned by 90 degrees reads
     45-65) or read a turned face as upright, so each face also gets the face check in its
-    three turns: when the best scores ``check_score`` and ``second_flip_margin`` more than the
-    upright view, the face is taken as turned so, with the check's box and angle (three runs
-    a face, four when a turn passes); otherwise its own eye line gives its angle.
+    three turns (only upside down when it reads the face within ``second_upright_tilt`` of
+    level: such faces were upright or upside down, never on their side): when the best
+    scores ``check_score`` and ``second_flip_margin`` more than the upright view, the face is
+    taken as turned so, with the check's box and angle (three runs a face, or one, and one
+    more when a turn passes); otherwise its own eye line gives its angle.
     A face overlapping (IoU >= 0.3) a box of ``looked``, a candidate of the same photo the
     check has already refused in all four turns, keeps its eye line unchecked: its turns
     have been looked at, none scored ``check_score``. Why: a close-up whose padded-pass
@@ -137,18 +139,35 @@ def second_faces(work: np.ndarray, second: CenterFace, s: FinderSettings, check:
     for the same three turned looks twice; on 2,783 tuning images the faces, boxes and
     angles are the same either way (2026-12-04, reports/detection.md).
     """
-    found = second.detect(work)
+    found = second_search(work, second, s)
     angles = [eye_angle(k) for k in found.keypoints]
     if not angles or any(abs(a) > s.second_max_tilt for a in angles):
         return nothing(), []
     for i, box in enumerate(found.boxes):
         if any(box_iou(box, other) >= LOOKED_IOU for other in looked):
             continue
-        turned = check(work, box, turns=FOUR_TURNS[1:])
+        upright = abs(angles[i]) < s.second_upright_tilt  # read upright: upside down?
+        turned = check(work, box, turns=(180,) if upright else FOUR_TURNS[1:])
         if turned.score >= s.check_score and (
                 turned.score >= check(work, box, turns=(0,)).score + s.second_flip_margin):
             found.boxes[i], angles[i] = turned.box, turned.angle
     return found, [wrap_angle(a, s.min_angle) for a in angles]
+
+
+def second_search(work: np.ndarray, second: CenterFace, s: FinderSettings) -> Found:
+    """The second network's faces in ``work``: first in a copy whose longer side is
+    ``second_close_size``, and only when it finds none there in ``work`` itself.
+
+    Why: the faces left to it are mostly close-ups (the first pass finds the others), which
+    it scores higher and boxes tighter in the smaller copy, at a third of the work copy's
+    cost (reports/detection.md).
+    """
+    if s.second_close_size and max(work.shape[:2]) > s.second_close_size:
+        small, k = work_copy(work, s.second_close_size, s.shrink)
+        found = second.detect(small)
+        if len(found.scores):
+            return Found(found.boxes / k, found.keypoints / k, found.scores)
+    return second.detect(work)
 
 
 def upright_face(work: np.ndarray, box: np.ndarray, s: FinderSettings, check: CheckFn,
