@@ -184,7 +184,8 @@ class Counting:
     """CenterFace, counting the shapes of the images it is asked about."""
 
     def __init__(self, network: cf.CenterFace) -> None:
-        self.network, self.shapes = network, []  # type: list[tuple[int, ...]]
+        self.network = network
+        self.shapes: list[tuple[int, ...]] = []
 
     def detect(self, image: np.ndarray) -> object:
         self.shapes.append(image.shape[:2])

@@ -146,8 +146,8 @@ def second_faces(work: np.ndarray, second: CenterFace, s: FinderSettings, check:
     for i, box in enumerate(found.boxes):
         if any(box_iou(box, other) >= LOOKED_IOU for other in looked):
             continue
-        upright = abs(angles[i]) < s.second_upright_tilt  # read upright: upside down?
-        turned = check(work, box, turns=(180,) if upright else FOUR_TURNS[1:])
+        level = abs(angles[i]) < s.second_upright_tilt  # read level: upside down at most
+        turned = check(work, box, turns=(180,) if level else FOUR_TURNS[1:])
         if turned.score >= s.check_score and (
                 turned.score >= check(work, box, turns=(0,)).score + s.second_flip_margin):
             found.boxes[i], angles[i] = turned.box, turned.angle
