@@ -165,15 +165,16 @@ def where_time_goes(model: GenderModel, items: list[tuple[str, bytes]]) -> dict[
     """Mean ms per photo of each step of the default model's answer, timed one by one.
 
     The same steps ``analyze_image`` runs for an embedding model, split where the library
-    times them together ("preprocess"): dlib's landmarks (one call a face), the aligned
-    chips (dlib's ``get_face_chips``), the network (one onnxruntime batch a photo) and the
+    times them together ("preprocess"): dlib's landmarks (one call a face, a turned face's
+    upright patch included), the aligned chips (``face_chip``: dlib's ``get_face_chip`` on
+    the face's surroundings), the network (one onnxruntime batch a photo) and the
     100x100 crops a page shows. Also the whole ``analyze_image`` of the same photo, so the
     parts can be checked against it.
     """
     import dlib
 
     from facegender.detection import default_aligner
-    from facegender.detection.landmarks import _rectangle, _shape, to_rgb
+    from facegender.detection.landmarks import _shape, face_chip, to_rgb
     from facegender.features import default_embedder, face_images, preprocess
     from facegender.features.embedding import CHIP_PADDING, CHIP_SIZE
 
@@ -189,17 +190,9 @@ def where_time_goes(model: GenderModel, items: list[tuple[str, bytes]]) -> dict[
         boxes = det.detect(image)
         t.append(time.perf_counter())
         rgb, predictor = to_rgb(image), aligner._predictor()
-        shapes = dlib.full_object_detections()
-        turned = []
-        for b in boxes:
-            if b.angle:
-                turned.append(_shape(dlib, predictor, rgb, b))
-            else:
-                shapes.append(predictor(rgb, _rectangle(dlib, b)))
+        shapes = [_shape(dlib, predictor, rgb, b) for b in boxes]
         t.append(time.perf_counter())
-        chips = list(dlib.get_face_chips(rgb, shapes, CHIP_SIZE, CHIP_PADDING)
-                     ) if len(shapes) else []
-        chips += [dlib.get_face_chip(p, s, CHIP_SIZE, CHIP_PADDING) for p, s in turned]
+        chips = [face_chip(dlib, p, s, CHIP_SIZE, CHIP_PADDING) for p, s in shapes]
         t.append(time.perf_counter())
         side = (-1, CHIP_SIZE, CHIP_SIZE, 3)
         rows = embedder.embed_chips(np.asarray(chips, np.uint8).reshape(side),
@@ -207,8 +200,8 @@ def where_time_goes(model: GenderModel, items: list[tuple[str, bytes]]) -> dict[
         t.append(time.perf_counter())
         _ = [preprocess(f) for f in face_images(image, boxes, model.align_padding)]
         t.append(time.perf_counter())
-        if boxes:  # widths in the chips' order: the upright faces', then the turned ones'
-            model.predict(rows, np.array([b.w for b in sorted(boxes, key=lambda b: bool(b.angle))]))
+        if boxes:
+            model.predict(rows, np.array([b.w for b in boxes]))
         t.append(time.perf_counter())
         for k, name in enumerate(parts):
             sums[name] += (t[k + 1] - t[k]) * 1e3

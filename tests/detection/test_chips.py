@@ -9,7 +9,7 @@ import pytest
 
 import facegender
 from facegender.detection import default_aligner, face_finder
-from facegender.detection.landmarks import _rectangle, face_chip, load_dlib, to_rgb
+from facegender.detection.landmarks import _rectangle, _shape, face_chip, load_dlib, to_rgb
 
 PHOTOS = [
     "detection/group/bald_guys.jpg",  # 24 faces, 94-294 px, on a 1986 px photo
@@ -41,3 +41,16 @@ def test_a_faces_chip_does_not_depend_on_the_other_faces(shared_data: Path) -> N
     for i in (0, len(boxes) // 2, len(boxes) - 1):
         alone = default_aligner().chips(image, [boxes[i]], 150, 0.25)
         np.testing.assert_array_equal(together[i], alone[0])
+
+
+def test_a_turned_faces_chip_is_dlibs_chip_of_its_upright_patch(shared_data: Path) -> None:
+    import cv2
+
+    dlib = load_dlib()
+    image = cv2.rotate(facegender.read_image(shared_data / "detection/portraits/obama.jpg"),
+                       cv2.ROTATE_90_CLOCKWISE)
+    boxes = face_finder().detect(image)
+    assert len(boxes) == 1 and boxes[0].angle
+    patch, shape = _shape(dlib, default_aligner()._predictor(), to_rgb(image), boxes[0])
+    np.testing.assert_array_equal(default_aligner().chips(image, boxes, 150, 0.25)[0],
+                                  np.asarray(dlib.get_face_chip(patch, shape, 150, 0.25)))

@@ -70,7 +70,8 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
 
 
 class Aligner:
-    """Aligned face chips of given boxes: dlib's 5 landmarks, then ``get_face_chips``.
+    """Aligned face chips of given boxes: dlib's 5 landmarks, then each face's chip
+    (:func:`face_chip`).
 
     One shape predictor per thread (dlib objects hold scratch buffers and are
     not thread-safe); the 9 MB model loads on first use.
@@ -109,19 +110,10 @@ class Aligner:
         dlib = load_dlib()
         predictor = self._predictor()
         rgb = to_rgb(image)
-        upright = [i for i, b in enumerate(boxes) if not b.angle]
-        if upright:
-            shapes = dlib.full_object_detections()
-            for i in upright:
-                shapes.append(predictor(rgb, _rectangle(dlib, boxes[i])))
-            for chips, (size, padding) in zip(out, specs, strict=True):
-                for i, shape in zip(upright, shapes, strict=True):
-                    chips[i] = face_chip(dlib, rgb, shape, size, padding)
         for i, b in enumerate(boxes):
-            if b.angle:
-                patch, shape = _shape(dlib, predictor, rgb, b)
-                for chips, (size, padding) in zip(out, specs, strict=True):
-                    chips[i] = np.asarray(dlib.get_face_chip(patch, shape, size, padding))
+            patch, shape = _shape(dlib, predictor, rgb, b)  # a turned face's upright patch
+            for chips, (size, padding) in zip(out, specs, strict=True):
+                chips[i] = face_chip(dlib, patch, shape, size, padding)
         return out
 
     def landmarks(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
