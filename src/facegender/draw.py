@@ -45,8 +45,10 @@ def draw_faces(image: np.ndarray, faces: list[Face],
         cv2.rectangle(out, (b.x, b.y), (b.x + b.w - 1, b.y + b.h - 1), color, thick)
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         ty = b.y - 4 if b.y - th - base - 4 >= 0 else min(h - 1, b.y + b.h + th + 4)
-        cv2.rectangle(out, (b.x, ty - th - base), (b.x + tw + 4, ty + base // 2), color, -1)
-        cv2.putText(out, text, (b.x + 2, ty - base // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
+        # a face at the photo's right edge keeps its whole label: moved left, not cut off
+        lx = max(0, min(b.x, w - tw - 5))
+        cv2.rectangle(out, (lx, ty - th - base), (lx + tw + 4, ty + base // 2), color, -1)
+        cv2.putText(out, text, (lx + 2, ty - base // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
                     (255, 255, 255), thick, cv2.LINE_AA)
     return out
 
