@@ -2,7 +2,7 @@
 
 Used by the web result page, the CLI and the video writer, so every picture
 of a result looks the same: female faces orange, male faces blue, uncertain
-ones dashed-grey-ish (a lighter tint), label "gender 93%" above the box.
+ones grey, label "gender 93%" above the box (numbered when a photo has several faces).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .types import Face
+from .types import Box, Face
 
 COLORS_BGR = {"female": (60, 76, 231), "male": (219, 152, 52)}
 """Female red-orange, male blue; chosen to stay distinct for the common colour blindnesses
@@ -24,13 +24,24 @@ def label_of(face: Face) -> str:
     return f"{face.gender} {face.confidence:.0%}{mark}"
 
 
+def default_labels(faces: list[Face]) -> list[str]:
+    """The labels :func:`draw_faces` writes: :func:`label_of`, numbered ``"#2 male 97%"`` as
+    the result table, the API's ``faces`` list and the CLI's output number them (in the same
+    order) when a photo has more than one face, so a face in the picture can be found in
+    the table."""
+    if len(faces) < 2:
+        return [label_of(f) for f in faces]
+    return [f"#{i} {label_of(f)}" for i, f in enumerate(faces, 1)]
+
+
 def draw_faces(image: np.ndarray, faces: list[Face],
                labels: list[str] | None = None) -> np.ndarray:
     """A copy of a BGR image with a coloured box and a label on every face.
 
     Line width and font size follow the image size, so labels stay legible on
     both a 320 px thumbnail and a 4000 px photo. ``labels`` replaces the
-    default :func:`label_of` texts (the video writer adds track numbers).
+    default texts (:func:`default_labels`; the video writer's name tracks). Every box
+    is drawn before any label, and labels are placed by :func:`place_labels`.
     """
     out = image.copy()
     if out.ndim == 2:
@@ -38,19 +49,54 @@ def draw_faces(image: np.ndarray, faces: list[Face],
     h, w = out.shape[:2]
     thick = max(1, round(max(h, w) / 400))
     scale = max(0.4, max(h, w) / 1200)
-    texts = labels if labels is not None else [label_of(f) for f in faces]
-    for face, text in zip(faces, texts, strict=True):
+    texts = labels if labels is not None else default_labels(faces)
+    colors = [UNCERTAIN_BGR if f.prediction.uncertain else COLORS_BGR[f.gender] for f in faces]
+    for face, color in zip(faces, colors, strict=True):
         b = face.box
-        color = UNCERTAIN_BGR if face.prediction.uncertain else COLORS_BGR[face.gender]
         cv2.rectangle(out, (b.x, b.y), (b.x + b.w - 1, b.y + b.h - 1), color, thick)
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-        ty = b.y - 4 if b.y - th - base - 4 >= 0 else min(h - 1, b.y + b.h + th + 4)
-        # a face at the photo's right edge keeps its whole label: moved left, not cut off
-        lx = max(0, min(b.x, w - tw - 5))
-        cv2.rectangle(out, (lx, ty - th - base), (lx + tw + 4, ty + base // 2), color, -1)
-        cv2.putText(out, text, (lx + 2, ty - base // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                    (255, 255, 255), thick, cv2.LINE_AA)
+    sizes = [cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, scale, thick) for t in texts]
+    spots = place_labels([f.box for f in faces],
+                         [(tw + 5, th + base + base // 2 + 1) for (tw, th), base in sizes], w, h)
+    for text, color, ((tw, th), base), (x, y) in zip(texts, colors, sizes, spots, strict=True):
+        cv2.rectangle(out, (x, y), (x + tw + 4, y + th + base + base // 2), color, -1)
+        cv2.putText(out, text, (x + 2, y + th + base - base // 2), cv2.FONT_HERSHEY_SIMPLEX,
+                    scale, (255, 255, 255), thick, cv2.LINE_AA)
     return out
+
+
+def place_labels(boxes: list[Box], sizes: list[tuple[int, int]], w: int, h: int
+                 ) -> list[tuple[int, int]]:
+    """Top-left corner of each box's label of ``(width, height)`` in a ``w`` x ``h`` image.
+
+    Above its box, else below it, else inside it at its top or bottom edge, each from the
+    box's left edge or ending at its right one (and moved in at the photo's edges): of those
+    that fit in the image, the first covering the least of the labels placed before it, then
+    of the faces' boxes. Why: on a crowded group photo the label above a
+    face fell on its neighbour's label or face (bald_guys.jpg: 24 faces, labels hidden
+    under others); a label that keeps its box's left edge still shows whose it is.
+    """
+    faces = [(b.x, b.y, b.x + b.w, b.y + b.h) for b in boxes]
+    placed: list[tuple[int, int, int, int]] = []
+    out: list[tuple[int, int]] = []
+    for b, (lw, lh) in zip(boxes, sizes, strict=True):
+        xs = dict.fromkeys(max(0, min(x, w - lw)) for x in (b.x, b.x + b.w - lw))
+        ys = [y for y in (b.y - 2 - lh, b.y + b.h + 2) if 0 <= y <= h - lh]
+        inside = [max(0, min(y, h - lh)) for y in (b.y + 2, b.y + b.h - 2 - lh)]
+        spots = [(x, y) for y in [*ys, *inside] for x in xs]
+
+        def cost(spot: tuple[int, int], lw: int = lw, lh: int = lh) -> tuple[int, int]:
+            r = (spot[0], spot[1], spot[0] + lw, spot[1] + lh)
+            return (sum(_overlap(r, p) for p in placed), sum(_overlap(r, f) for f in faces))
+
+        x, y = min(spots, key=cost)  # the first of the least covering
+        placed.append((x, y, x + lw, y + lh))
+        out.append((x, y))
+    return out
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    """Area shared by two rectangles ``(x0, y0, x1, y1)``, ends exclusive."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def to_uint8(gray01: np.ndarray) -> np.ndarray:
