@@ -51,10 +51,11 @@
       ctx.strokeRect(b.x * scale, b.y * scale, b.w * scale, b.h * scale);
       var tw = ctx.measureText(text).width + 8, th = parseInt(ctx.font, 10) + 6;
       var ty = Math.max(0, b.y * scale - th);
+      var tx = Math.max(0, Math.min(b.x * scale, w - tw));  // whole at the right edge
       ctx.fillStyle = color;
-      ctx.fillRect(b.x * scale, ty, tw, th);
+      ctx.fillRect(tx, ty, tw, th);
       ctx.fillStyle = "#ffffff";
-      ctx.fillText(text, b.x * scale + 4, ty + th - 6);
+      ctx.fillText(text, tx + 4, ty + th - 6);
       labels.push("face " + (i + 1) + ": " + text);
     });
     countEl.textContent = String(result.faces.length);
