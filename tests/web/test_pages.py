@@ -160,14 +160,22 @@ def test_model_page_describes_the_model_shown(tiny_model_dir) -> None:
     assert "the <code>embedding</code> model" in emb and "256 numbers" in emb
     assert "0-2: never sure" in emb and re.search(r"20-59: \d\d%", emb)  # a bar per age group
     assert "we are 95% sure the group's sure answers are at least 95% right" in emb
+    assert re.search(r"Faces under 80 pixels wide .{20,90} small faces: \d\d%", emb)
+    # each source it was trained on, with its counts (the manifest has them per source)
+    assert re.search(r"imdbwiki: \d+ photos, \d+ faces; utkface: \d+ photos, \d+ faces", emb)
     assert "The mean face of the training crops" not in emb
     other = re.search(r'href="(/model\?model=[^"]+)"', emb).group(1)
     eig = c.get(other.replace("&amp;", "&")).get_data(as_text=True)
     assert "Eigen faces</strong>" in eig and "The mean face of the training crops" in eig
     assert "100×100 chip, eyes level" in eig and "cut as a square" not in eig  # aligned
     assert "local binary patterns" in eig and "local binary patterns" not in emb  # its 3rd branch
+    assert re.search(r": \d+ photos, \d+ faces", eig)  # the tiny model's one source
+    shipped = create_app({"MODEL": load_model("eigenface"), "RATELIMIT_ENABLED": False})
+    eig = shipped.test_client().get("/model").get_data(as_text=True)
+    assert re.search(r"imdbwiki: \d+ photos, \d+ faces", eig) and "also utkface" in eig
     for page in (emb, eig):  # served with the finder, trained on dlib's boxes
         assert "BlazeFace" in page and "face check" in page and "HOG face detector" not in page
+        assert "CenterFace" in page
 
 
 def test_result_page_says_why_a_face_is_uncertain(shared_data) -> None:
