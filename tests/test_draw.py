@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from skimage import data
 
-from facegender.draw import COLORS_BGR, default_labels, draw_faces, label_of, place_labels
+from facegender.draw import (
+    COLORS_BGR,
+    default_labels,
+    draw_faces,
+    label_of,
+    place_labels,
+    text_style,
+)
 from facegender.types import Box, Face, Prediction
 
 
@@ -34,7 +41,7 @@ def test_a_face_at_the_right_edge_keeps_its_whole_label() -> None:
     photo = _astronaut()
     w = photo.shape[1]
     face = _face(Box(w - 40, 200, 40, 40), "female")
-    (tw, _), _ = cv2.getTextSize(label_of(face), cv2.FONT_HERSHEY_SIMPLEX, 0.43, 1)
+    (tw, _), _ = cv2.getTextSize(label_of(face), cv2.FONT_HERSHEY_SIMPLEX, *text_style(w, w))
     drawn = draw_faces(photo, [face])
     rows = slice(170, 199)  # above the box, where its label goes
     cols = np.flatnonzero((drawn[rows] != photo[rows]).any(axis=(0, 2)))
@@ -62,7 +69,7 @@ def test_labels_of_a_crowded_group_photo_do_not_cover_each_other(group_faces) ->
     h, w = image.shape[:2]
     faces = [_face(b) for b in boxes]
     sizes = [(tw + 5, th + base + base // 2 + 1) for (tw, th), base in (
-        cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, max(h, w) / 1200, round(max(h, w) / 400))
+        cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, *text_style(w, h))
         for t in default_labels(faces))]
     rects = _rects(place_labels(boxes, sizes, w, h), sizes)
     assert all(min(r[0], r[1]) >= 0 and r[2] <= w and r[3] <= h for r in rects)

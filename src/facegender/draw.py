@@ -25,10 +25,9 @@ def label_of(face: Face) -> str:
 
 
 def default_labels(faces: list[Face]) -> list[str]:
-    """The labels :func:`draw_faces` writes: :func:`label_of`, numbered ``"#2 male 97%"`` as
-    the result table, the API's ``faces`` list and the CLI's output number them (in the same
-    order) when a photo has more than one face, so a face in the picture can be found in
-    the table."""
+    """The labels :func:`draw_faces` writes: :func:`label_of`, numbered ``"#2 male 97%"``
+    in the order of the result table's rows and of the API's and the CLI's ``faces`` when
+    a photo has more than one face, so a face in the picture can be found in the table."""
     if len(faces) < 2:
         return [label_of(f) for f in faces]
     return [f"#{i} {label_of(f)}" for i, f in enumerate(faces, 1)]
@@ -38,8 +37,7 @@ def draw_faces(image: np.ndarray, faces: list[Face],
                labels: list[str] | None = None) -> np.ndarray:
     """A copy of a BGR image with a coloured box and a label on every face.
 
-    Line width and font size follow the image size, so labels stay legible on
-    both a 320 px thumbnail and a 4000 px photo. ``labels`` replaces the
+    Line width and font size follow the image size (:func:`text_style`). ``labels`` replaces the
     default texts (:func:`default_labels`; the video writer's name tracks). Every box
     is drawn before any label, and labels are placed by :func:`place_labels`.
     """
@@ -47,8 +45,7 @@ def draw_faces(image: np.ndarray, faces: list[Face],
     if out.ndim == 2:
         out = cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
     h, w = out.shape[:2]
-    thick = max(1, round(max(h, w) / 400))
-    scale = max(0.4, max(h, w) / 1200)
+    scale, thick = text_style(w, h)
     texts = labels if labels is not None else default_labels(faces)
     colors = [UNCERTAIN_BGR if f.prediction.uncertain else COLORS_BGR[f.gender] for f in faces]
     for face, color in zip(faces, colors, strict=True):
@@ -62,6 +59,12 @@ def draw_faces(image: np.ndarray, faces: list[Face],
         cv2.putText(out, text, (x + 2, y + th + base - base // 2), cv2.FONT_HERSHEY_SIMPLEX,
                     scale, (255, 255, 255), thick, cv2.LINE_AA)
     return out
+
+
+def text_style(w: int, h: int) -> tuple[float, int]:
+    """Font scale and line width for a ``w`` x ``h`` image: they follow its size, so labels
+    stay legible on a 320 px thumbnail and on a 4000 px photo."""
+    return max(0.4, max(h, w) / 1200), max(1, round(max(h, w) / 400))
 
 
 def place_labels(boxes: list[Box], sizes: list[tuple[int, int]], w: int, h: int
