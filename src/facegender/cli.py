@@ -236,7 +236,7 @@ def analyze(images: tuple[Path, ...], model_path: str | None, as_json: bool,
         results.append({"path": str(path), **analysis.to_dict()})
         if not as_json:
             click.echo(f"{path}: {len(analysis.faces)} face(s)")
-            for i, face in enumerate(analysis.faces):
+            for i, face in enumerate(analysis.faces, 1):  # numbered as the drawn labels
                 b = face.box
                 flag = "  (uncertain)" if face.prediction.uncertain else ""
                 click.echo(f"  #{i} box=({b.x},{b.y},{b.w},{b.h}) {face.gender} "

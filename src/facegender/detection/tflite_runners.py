@@ -9,7 +9,12 @@ file's input size or a larger one (:mod:`.tflite_graph`).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +42,38 @@ def model_dir() -> Path:
 
 
 
+XNNPACK_NOTICE = "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+"""What LiteRT's C++ core writes to the process's stderr the first time an interpreter
+allocates its tensors; it has no Python switch (its log level is set from C++ only)."""
+
+
+@contextlib.contextmanager
+def _without_line(notice: str) -> Iterator[None]:
+    """Hold back what is written to file descriptor 2 meanwhile, and write it out after,
+    but for the lines holding ``notice``.
+
+    Why: LiteRT's one "INFO" line reached every ``facegender analyze`` run's terminal and
+    every gunicorn worker's log, for nothing the user can act on. Held in an unlinked
+    temporary file (no pipe to fill up), so a warning or error written meanwhile, by
+    LiteRT or another thread, is still shown, only a moment later.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [line for line in held.read().decode(errors="replace").splitlines(True)
+                    if notice not in line]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
 class Runner(Protocol):
     def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(1,S,S,3) float32 NHWC -> (regressors (N,16), logits (N,1))."""
@@ -55,7 +92,8 @@ class LiteRTRunner:
         else:
             self._it = Interpreter(model_content=resized_graph(path, *shape),
                                    num_threads=num_threads)
-        self._it.allocate_tensors()
+        with _without_line(XNNPACK_NOTICE):
+            self._it.allocate_tensors()
         self._input = self._it.get_input_details()[0]["index"]
         outs = self._it.get_output_details()
         # Identify outputs by shape, not name: the two models name them differently.
