@@ -58,11 +58,14 @@ def wait_for(cond: Any, timeout: float, what: str) -> Any:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Start gunicorn, wait for ``/api/v1/health`` and the workers, stop it afterwards."""
-    port = int(env["PORT"])
+def gunicorn(env: dict[str, str], log: Path, bind: str | None = None
+             ) -> Iterator[subprocess.Popen[bytes]]:
+    """Start gunicorn, wait for ``/api/v1/health`` and the workers, stop it afterwards.
+    ``bind`` (``host:port``): gunicorn's ``-b``, over the config's HOST and PORT."""
+    port = int((bind or env["PORT"]).rsplit(":", 1)[-1])
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", CONF, APP],
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", CONF,
+                                 *(["-b", bind] if bind else []), APP],
                                 env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         def ready() -> bool:

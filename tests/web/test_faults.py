@@ -248,3 +248,16 @@ def test_workers_inherit_the_runtimes_instead_of_loading_them(tiny_model_dir: Pa
     with gunicorn(_env(tiny_model_dir, port, 1), tmp_path / "gunicorn.log") as proc:
         master = Path(f"/proc/{proc.pid}/maps").read_text()
         assert "libLiteRt.so" in master and "onnxruntime" in master
+
+
+def test_start_line_names_the_address_served_and_no_runtime_notice(tiny_model_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """gunicorn's own ``-b`` wins over HOST and PORT: the start line names the socket really
+    listening (it named PORT's); and LiteRT's console INFO line stays out of the log."""
+    port, other = free_port(), free_port()
+    log = tmp_path / "gunicorn.log"
+    with gunicorn(_env(tiny_model_dir, other, 1), log, bind=f"127.0.0.1:{port}"):
+        pass
+    text = log.read_text()
+    assert f"facegender: open http://127.0.0.1:{port}/ in your browser" in text
+    assert f":{other}/" not in text and "warmed up" in text and "XNNPACK" not in text

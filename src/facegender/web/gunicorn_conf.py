@@ -23,8 +23,10 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 def when_ready(server):  # noqa: ANN001 - gunicorn hook
     _load_native_libraries()
-    server.log.info("facegender is serving on http://%s/", bind)
-    print(f"facegender: open http://{bind}/ in your browser", flush=True)
+    # the sockets really listening: a -b on gunicorn's command line overrides ``bind``
+    where = ", ".join(f"{listener}/" for listener in server.LISTENERS) or f"http://{bind}/"
+    server.log.info("facegender is serving on %s", where)
+    print(f"facegender: open {where} in your browser", flush=True)
 
 
 def _load_native_libraries():
