@@ -284,9 +284,10 @@ def video(video_in: Path, out: Path, jsonl_path: Path | None, every: int,
     click.echo(f"{len(summary.tracks)} track(s)"
                + (f", {summary.brief_tracks} brief one(s) left out" if summary.brief_tracks
                   else ""))
+    wide = max((len(str(t.track_id)) for t in summary.tracks), default=1)  # aligned columns
     for t in summary.tracks:
         flag = "  (uncertain)" if t.prediction.uncertain else ""
-        click.echo(f"  #{t.track_id} {t.first_time:6.2f}-{t.last_time:6.2f} s "
+        click.echo(f"  #{t.track_id:<{wide}} {t.first_time:6.2f}-{t.last_time:6.2f} s "
                    f"{t.frames_seen:4d} frames  {t.gender} {t.confidence:.0%}{flag}")
 
 

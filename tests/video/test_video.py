@@ -233,6 +233,19 @@ def test_cli_video(tiny_model_dir, shared_data, tmp_path) -> None:
     assert count_frames(out)[0] == 20 and len(jsonl.read_text().splitlines()) == 4
 
 
+def test_cli_video_track_table_columns_line_up(tiny_model_dir, shared_data, tmp_path) -> None:
+    """Tracks #1 to #10 and more: each column starts at the same place on every line."""
+    res = CliRunner().invoke(main, ["video", str(shared_data / CLIP), "--out",
+                                    str(tmp_path / "out.mp4"), "--every", "3",
+                                    "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    rows = [line for line in res.output.splitlines() if line.startswith("  #")]
+    ids = [int(line.split()[0][1:]) for line in rows]
+    assert min(ids) < 10 <= max(ids)  # ids of one and of two digits
+    assert len({line.index(" s ") for line in rows}) == 1
+    assert len({line.index(" frames") for line in rows}) == 1
+
+
 @pytest.mark.parametrize("name", ["text.mp4", "zero.avi", "truncated.mp4"])
 def test_cli_video_bad_input_exit_2(tiny_model_dir, bad_videos, tmp_path, name) -> None:
     res = CliRunner().invoke(main, ["video", str(bad_videos[name]), "--out",
