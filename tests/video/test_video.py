@@ -97,6 +97,44 @@ def test_tracker_ends_a_track_after_missed_frames() -> None:
     assert [t.track_id for t in tracker.finished] == [1]
 
 
+def test_a_track_needs_the_bar_its_faces_needed() -> None:
+    """A small face needs 0.97 in every frame: its track at 0.92 is not sure (the model's
+    single adults' bar, 0.75, let it be). One frame read as a child's (never sure) among four
+    adult ones does not make the track never sure."""
+    def seen(p_male: float, bar: float) -> Face:
+        return Face(Box(10, 10, 50, 50),
+                    Prediction(GENDERS[int(p_male > 0.5)], 1 - p_male, p_male,
+                               max(p_male, 1 - p_male) < bar, bar))
+
+    tracker = IouTracker(uncertain_below=0.75)
+    for i in range(5):
+        tracker.update(i, i / 25, [seen(0.92, 0.97)])
+    small = tracker.tracks[0]
+    assert small.confidence == pytest.approx(0.92) and small.prediction.uncertain
+    assert small.to_dict()["uncertain_below"] == pytest.approx(0.97)
+    tracker = IouTracker(uncertain_below=0.75)
+    for i, bar in enumerate([0.75, 1.01, 0.75, 0.75, 0.75]):
+        tracker.update(i, i / 25, [seen(0.9, bar)])
+    assert not tracker.tracks[0].prediction.uncertain
+
+
+def test_tracks_of_faces_never_answered_surely_are_not_sure(shared_data) -> None:
+    """The shipped default model on the real clip: a person every frame of whom was uncertain
+    (small, dim faces in the audience) is uncertain as a track; two were "male 84%" and
+    "male 90%" (both women) before tracks took their faces' bars."""
+    from facegender.persist import load_model
+
+    tracker = IouTracker(max_missed=3, uncertain_below=load_model().threshold)
+    sure_frames: dict[int, bool] = {}
+    for result in analyze_video(shared_data / CLIP, load_model(), every=3, tracker=tracker):
+        for f in result.faces:
+            sure_frames[f.track_id] = (sure_frames.get(f.track_id, False)
+                                       or not f.face.prediction.uncertain)
+    never = [t for t in tracker.tracks if not sure_frames[t.track_id]]
+    assert len(never) >= 5  # the audience
+    assert all(t.prediction.uncertain for t in never)
+
+
 # --- the real clip -------------------------------------------------------------------------
 
 def test_clip_annotated(tiny_model, shared_data, tmp_path) -> None:

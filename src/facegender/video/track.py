@@ -71,12 +71,20 @@ class Track(Predicted):
     missed: int = 0
     """Analysed frames since the latest sighting."""
     uncertain_below: float = 0.0
+    """The bar of a sighting whose answer carries none of its own (models without per-face
+    bars)."""
     prob_sum: np.ndarray = field(default_factory=lambda: np.zeros(2), repr=False)
+    bars: list[float] = field(default_factory=list, repr=False)
+    """Each sighting's uncertain bar (its age group's, a small face's, a doubted box's)."""
+    own_bars: bool = False
+    """Whether any sighting's answer carried a bar of its own."""
 
     def add(self, frame: int, time_s: float, face: Face) -> None:
-        """Record one sighting: move the box on and add its probabilities."""
+        """Record one sighting: move the box on and add its probabilities and its bar."""
         p = face.prediction
         self.prob_sum = self.prob_sum + np.array([p.p_female, p.p_male])
+        self.bars.append(self.uncertain_below if p.threshold is None else p.threshold)
+        self.own_bars = self.own_bars or p.threshold is not None
         self.frames_seen += 1
         self.last_frame, self.last_time, self.box, self.missed = frame, time_s, face.box, 0
 
@@ -86,11 +94,26 @@ class Track(Predicted):
         return self.prob_sum / max(self.frames_seen, 1)
 
     @property
+    def bar(self) -> float:
+        """The confidence the track's averaged answer needs to be sure: the median of its
+        sightings' bars.
+
+        Why: each face's answer has the bar of its own kind of face (a child's is never
+        sure, a face under 80 px needs 0.97, a doubted box is never sure), and a track held
+        only the model's single adults' bar, so a woman's small, dim face in a clip was
+        answered "male 92%" as sure where every frame of it was uncertain. The median: the
+        bar most sightings needed, so one frame guessed a child's does not make an adult's
+        track never sure.
+        """
+        return float(np.median(self.bars)) if self.bars else self.uncertain_below
+
+    @property
     def prediction(self) -> Prediction:
-        """The track's answer from its averaged probabilities."""
+        """The track's answer from its averaged probabilities, uncertain under :attr:`bar`."""
         p_f, p_m = (float(v) for v in self.probabilities)
-        return Prediction(GENDERS[int(p_m > p_f)], p_f, p_m,
-                          uncertain=max(p_f, p_m) < self.uncertain_below)
+        bar = self.bar
+        return Prediction(GENDERS[int(p_m > p_f)], p_f, p_m, uncertain=max(p_f, p_m) < bar,
+                          threshold=bar if self.own_bars else None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,8 +138,9 @@ class IouTracker:
         A track survives this many analysed frames in a row without a match
         and ends at the next miss.
     uncertain_below : float
-        A track whose averaged confidence is under this is marked uncertain
-        (pass the model's ``threshold``).
+        The bar of a face whose answer has none of its own (pass the model's
+        ``threshold``); a track is uncertain under its sightings' median bar
+        (:attr:`Track.bar`).
     """
 
     def __init__(self, iou_threshold: float = 0.3, max_missed: int = 5,

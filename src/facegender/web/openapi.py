@@ -113,7 +113,12 @@ SCHEMAS["Track"] = {
         "gender": {"type": "string", "enum": ["female", "male"]},
         "confidence": {"type": "number", "minimum": 0.5, "maximum": 1},
         "probabilities": SCHEMAS["Face"]["properties"]["probabilities"],
-        "uncertain": {"type": "boolean"},
+        "uncertain": {"type": "boolean",
+                      "description": "the averaged confidence is below uncertain_below"},
+        "uncertain_below": {"type": "number", "minimum": 0.5,
+                            "description": "the confidence the track needed to be sure, where "
+                            "the model sets one per face: the median of its frames' (a child's "
+                            "or a doubted box's: above 1, never sure; a small face's: stricter)"},
     },
 }
 SCHEMAS["VideoResult"] = {
