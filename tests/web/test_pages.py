@@ -192,3 +192,5 @@ def test_result_page_says_why_a_face_is_uncertain(shared_data) -> None:
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and '">uncertain</span>' in html
     assert "never sure of a face like this one" in html
+    # its confidence bar is drawn as low against the bar it needed (not the adults' 75%)
+    assert re.search(r'<meter [^>]*low="1"', html) and 'low="0.75"' not in html
