@@ -124,9 +124,10 @@ def test_tracks_of_faces_never_answered_surely_are_not_sure(shared_data) -> None
     "male 90%" (both women) before tracks took their faces' bars."""
     from facegender.persist import load_model
 
-    tracker = IouTracker(max_missed=3, uncertain_below=load_model().threshold)
+    model = load_model()
+    tracker = IouTracker(max_missed=3, uncertain_below=model.threshold)
     sure_frames: dict[int, bool] = {}
-    for result in analyze_video(shared_data / CLIP, load_model(), every=3, tracker=tracker):
+    for result in analyze_video(shared_data / CLIP, model, every=3, tracker=tracker):
         for f in result.faces:
             sure_frames[f.track_id] = (sure_frames.get(f.track_id, False)
                                        or not f.face.prediction.uncertain)
