@@ -246,6 +246,8 @@ def test_pages_upload_progress_result_delete(tiny_model, tmp_path, short_clip) -
     _wait(client, job_id)
     html = client.get(job_url).get_data(as_text=True)
     assert f'src="{job_url}/video"' in html and "tr class=\"track\"" in html
+    rows = re.findall(r'<tr class="track">.*?</tr>', html, re.S)
+    assert rows and all(('low="1"' in row) == ("uncertain</span>" in row) for row in rows)
     assert 'http-equiv="refresh"' not in html
     with client.get(f"{job_url}/video") as video:
         assert video.status_code == 200 and video.mimetype == "video/mp4"
