@@ -30,6 +30,7 @@ def test_upload_two_photos_shows_results(client, two_faces_jpeg, coins_png) -> N
     assert "No face found" in html  # coins with min_face_size 120
     assert html.count('src="data:image/png;base64,') >= 4  # crops and reconstructions
     assert 'alt="two.jpg with' in html
+    assert "Model input" in html  # an eigen-face model: the crop is what it read
 
 
 def test_upload_without_csrf_refused(client, two_faces_jpeg) -> None:
@@ -142,6 +143,9 @@ def test_embedding_default_shows_eigenface_reconstructions(tiny_model_dir, two_f
     assert r.status_code == 200 and page.count('class="face-row"') == 3
     # the embedding model answers; the eigen-face model draws what its PCA keeps of each face
     assert page.count("its reconstruction from the eigen faces") == 3
+    # the crop shown is the eigen-face model's, not what this model read: said so
+    assert "Model input" not in page and "Face, as the eigen-face model reads it" in page
+    assert page.count("the 100×100 grayscale crop the eigen-face model reads") == 3
     alone = create_app({"MODEL": load_model("embedding"), "RATELIMIT_ENABLED": False,
                         "EXTRA_MODELS": ""}).test_client()
     page = alone.post("/analyze", data={"csrf_token": _csrf(alone), "photos": [

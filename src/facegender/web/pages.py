@@ -58,7 +58,8 @@ def analyze() -> Any:
                 raise  # one photo: the friendly error page with the right status
             results.append({"name": upload.filename, "error": exc.message, "faces": []})
     return render_template("result.html", results=results, limits=limits(),
-                           threshold=service().model.threshold, model=service().model_info)
+                           threshold=service().model.threshold, model=service().model_info,
+                           embedding=service().model.features == "embedding")
 
 
 @bp.get("/analyze")
