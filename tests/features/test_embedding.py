@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,32 +101,6 @@ def test_load_unknown_name_says_what_exists() -> None:
 def tiny_embedding_raw(labeled_subset: Callable[[str, int, str], Path]) -> Path:
     """The first 100 IMDB-WIKI photos of each class."""
     return labeled_subset("imdbwiki", 100, "tiny-emb")
-
-
-@pytest.fixture(scope="module")
-def aged_utk(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
-    """12 UTKFace faces of each gender in each age group (0-2, 3-12, 13-19, 20-59, 60+), with their
-    ``labels.csv``: a second source whose ages train the age-group model."""
-    import csv
-
-    from facegender.training.uncertainty import GROUPS
-
-    root = tmp_path_factory.mktemp("aged-utk")
-    with (shared_data / "utkface" / "labels.csv").open(newline="") as fh:
-        rows = sorted(csv.DictReader(fh), key=lambda r: r["path"])
-    kept = []
-    for gender in ("female", "male"):
-        (root / gender).mkdir()
-        for _, lo, hi in GROUPS:
-            mine = [r for r in rows if r["gender"] == gender and lo <= int(r["age"]) <= hi][:12]
-            for r in mine:
-                shutil.copy(shared_data / "utkface" / r["path"], root / r["path"])
-            kept += mine
-    with (root / "labels.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(kept[0]))
-        writer.writeheader()
-        writer.writerows(kept)
-    return root
 
 
 @pytest.mark.slow

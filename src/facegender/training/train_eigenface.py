@@ -31,7 +31,9 @@ from ..model import GenderModel, build_pipeline, calibrate_on_held_out
 from ..persist import save_model
 from .crop import SQUARE_CROPS, CropRecipe, crop_folder, recorded_recipe
 from .data import LabeledSet, scan_labeled
+from .eigenface_ages import crop_ages, eigenface_age_groups
 from .evaluate import choose_threshold, classification_metrics, confident_answers
+from .uncertainty import ADULTS, age_groups_manifest
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +146,23 @@ def train(
     t_final = time.perf_counter()
     p_val = model.predict_proba(X_va)[:, 1]
     threshold, uncertain_share = choose_threshold(y_va, p_val)
+    aged = [(s, a) for s in sources if (a := crop_ages(s.raw, s.labeled)) is not None]
+    by_group = None if not aged else eigenface_age_groups(
+        model, np.vstack([s.X[s.tr] for s, _ in aged]),
+        np.concatenate([a[s.tr] for s, a in aged]), X_va, y_va, p_val, seed)
+    if by_group:  # model.thresholds reads these; the adults' bar is the single one
+        model.manifest = age_groups_manifest(by_group, [s.raw.root.name for s, _ in aged])
+        threshold = by_group[ADULTS]["threshold"]
+        uncertain_share = confident_answers(y_va, p_val, model.thresholds(X_va))[
+            "uncertain_share"]
     metrics = {"validation": classification_metrics(y_va, p_val, seed=seed)}
     for key, src in [("test", main), *((f"test:{e.raw.root.name}", e) for e in extras)]:
         p_test = model.predict_proba(src.X[src.te])[:, 1]
         metrics[key] = {**classification_metrics(src.y[src.te], p_test, seed=seed),
-                        **confident_answers(src.y[src.te], p_test, threshold)}
+                        **confident_answers(src.y[src.te], p_test, model.thresholds(
+                            src.X[src.te]) if by_group else threshold)}
     model.manifest = {
+        **model.manifest,
         "name": name,
         "version": __version__,
         "features": "eigenface",

@@ -35,11 +35,9 @@ from .evaluate import choose_threshold, classification_metrics, confident_answer
 from .train_eigenface import jsonable, split_indices, strip_curves
 from .uncertainty import (
     ADULTS,
-    CONFIDENCE,
-    GROUPS,
     SMALL_FACE_PX,
-    TARGET,
     YOUNG_MIN_PROBABILITY,
+    age_groups_manifest,
     ages_of,
     fit_age_groups,
     small_face_threshold,
@@ -192,17 +190,8 @@ def train_embedding(
     if small:
         model.manifest["small_faces"] = small
     if by_group:
-        model.manifest["uncertain_thresholds"] = {k: v["threshold"] for k, v in by_group.items()}
-        model.manifest["age_groups"] = {
-            "labels": [label for label, _, _ in GROUPS],  # a list: the manifest's keys are sorted
-            "ages": {label: [lo, hi] for label, lo, hi in GROUPS}, "per_group": by_group,
-            "trained_on": [n for n, p in parts.items() if p["ages"] is not None],
-            "young_min_probability": YOUNG_MIN_PROBABILITY,
-            "target": {"accuracy": TARGET, "confidence": CONFIDENCE,
-                       "rule": "the lowest bar whose sure validation answers' one-sided "
-                               "Clopper-Pearson lower bound reaches the accuracy"},
-            "note": "a guessed age group only sets how sure an answer must be; it is never "
-                    "shown. The single threshold is the adults' (20-59)."}
+        model.manifest.update(age_groups_manifest(
+            by_group, [n for n, p in parts.items() if p["ages"] is not None]))
     model.manifest["uncertain_share_validation"] = confident_answers(
         y_va, p_val, model.thresholds(X_va, w_va))["uncertain_share"]
     metrics = {"validation": classification_metrics(y_va, p_val, seed=seed)}

@@ -133,6 +133,24 @@ def thresholds_by_group(
     return out
 
 
+def age_groups_manifest(by_group: dict[str, dict[str, Any]], trained_on: list[str]
+                        ) -> dict[str, Any]:
+    """A model's manifest entries for its age groups' bars (:func:`thresholds_by_group`):
+    ``uncertain_thresholds`` and ``age_groups``, what :meth:`..model.GenderModel.thresholds`
+    reads, the same for both kinds of model."""
+    return {
+        "uncertain_thresholds": {k: v["threshold"] for k, v in by_group.items()},
+        "age_groups": {
+            "labels": [label for label, _, _ in GROUPS],  # a list: the manifest's keys are sorted
+            "ages": {label: [lo, hi] for label, lo, hi in GROUPS}, "per_group": by_group,
+            "trained_on": trained_on, "young_min_probability": YOUNG_MIN_PROBABILITY,
+            "target": {"accuracy": TARGET, "confidence": CONFIDENCE,
+                       "rule": "the lowest bar whose sure validation answers' one-sided "
+                               "Clopper-Pearson lower bound reaches the accuracy"},
+            "note": "a guessed age group only sets how sure an answer must be; it is never "
+                    "shown. The single threshold is the adults' (20-59)."}}
+
+
 def lower_bound(right: int, answers: int, confidence: float) -> float:
     """The one-sided Clopper-Pearson lower bound of an accuracy of ``right`` of ``answers``:
     the true accuracy is at least this with ``confidence`` (exact for any count)."""
