@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from facegender.features import guess_groups, preprocess
+from facegender.features.fast import compile_groups
 from facegender.images import read_image
 from facegender.persist import load_model
 from facegender.training.data import scan_labeled
@@ -41,6 +42,10 @@ def test_eigenface_model_gets_a_bar_per_guessed_age_group(
     table = np.array([manifest["uncertain_thresholds"][g]
                       for g in manifest["age_groups"]["labels"]])
     np.testing.assert_array_equal(model.thresholds(rows), table[guessed])
+    # served through the fast path (its feature steps as numpy), the same groups
+    fast = compile_groups(model.age_groups, 0.8)
+    assert fast is not None
+    np.testing.assert_array_equal(fast(rows), guessed)
 
 
 def test_a_model_without_ages_keeps_one_bar(tiny_model) -> None:

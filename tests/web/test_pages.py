@@ -177,6 +177,8 @@ def test_model_page_describes_the_model_shown(tiny_model_dir) -> None:
     shipped = create_app({"MODEL": load_model("eigenface"), "RATELIMIT_ENABLED": False})
     eig = shipped.test_client().get("/model").get_data(as_text=True)
     assert re.search(r"imdbwiki: \d+ photos, \d+ faces", eig) and "also utkface" in eig
+    # the shipped eigen-face model has a bar per guessed age group too (since 2026-12-05)
+    assert "from the same eigen faces, edges and textures" in eig and "0-2: never sure" in eig
     for page in (emb, eig):  # served with the finder, trained on its faces
         assert "BlazeFace" in page and "face check" in page and "HOG face detector" not in page
         assert "CenterFace" in page

@@ -125,10 +125,12 @@ def compile_groups(pipeline: Any, young_min: float | None = None
     With ``young_min``, the classes are :func:`guess_groups`' from the same probabilities."""
     from sklearn.linear_model import LogisticRegression
 
-    if (not isinstance(pipeline, Pipeline) or len(pipeline.steps) != 2
-            or not isinstance(pipeline.steps[1][1], LogisticRegression)):
+    if (not isinstance(pipeline, Pipeline) or len(pipeline.steps) < 2
+            or not isinstance(pipeline.steps[-1][1], LogisticRegression)):
         return None
-    scale, clf = _feature_step(pipeline.steps[0][1]), pipeline.steps[1][1]
+    # the scaler, after the eigen-face model's own feature steps when it reads pixels
+    scale = _feature_step(Pipeline(pipeline.steps[:-1]))
+    clf = pipeline.steps[-1][1]
     if scale is None or len(clf.classes_) < 3:  # multinomial: one row of weights per class
         return None
     coef, intercept = np.asarray(clf.coef_, np.float64).T, np.asarray(clf.intercept_, np.float64)
