@@ -1,8 +1,9 @@
-"""Are the default model's sure answers right for every group, pose, size and sharpness?
+"""Are a model's sure answers right for every group, pose, size and sharpness?
 
 Run from the project root::
 
-    .venv/bin/python benchmarks/honesty.py [--limit 300] [--out benchmarks/results]
+    .venv/bin/python benchmarks/honesty.py [--model eigenface] [--limit 300] \\
+        [--out benchmarks/results]
 
 For each face: the served path (the finder's largest face, the model's rows, its
 probability and its own uncertain threshold: per guessed age group for models that set
@@ -27,7 +28,7 @@ from typing import Any
 import cv2
 import numpy as np
 from common import DATA, RESULTS, ci, machine, machine_line, write_results
-from heldout import embedding_test
+from heldout import eigenface_test, embedding_test
 
 from facegender.analyze import detector_for, face_features
 from facegender.detection import default_aligner, head_pose
@@ -113,12 +114,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=None, help="at most N photos per set (quick)")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--model", default=None,
+                    help="a shipped model's name or a model folder (default: the default "
+                         "model); results go to honesty-NAME.* for a model not the default")
     args = ap.parse_args()
     m = machine()
-    model = load_model()
+    model = load_model(args.model)
+    default = args.model is None or model.name == load_model().name
+    held_out = embedding_test if model.features == "embedding" else eigenface_test
     sets: dict[str, tuple[list[Path], np.ndarray]] = {}
     for name in ("utkface", "imdbwiki"):
-        held = embedding_test(model, DATA / name)
+        held = held_out(model, DATA / name)
         sets[f"{name} held-out test part"] = (list(held.photos), held.labels)
     pix = scan_labeled(DATA / "pixabay-external")
     sets["pixabay-external (never trained or tuned on)"] = (list(pix.paths), pix.labels)
@@ -126,7 +132,7 @@ def main() -> int:
                                "thresholds": model.manifest.get("uncertain_thresholds")
                                or model.threshold, "sets": {}}
     md = ["# Honest answers by group, pose, size and sharpness", "", machine_line(m), "",
-          f"`benchmarks/honesty.py`, default model `{model.name}` "
+          f"`benchmarks/honesty.py`, {'default ' if default else ''}model `{model.name}` "
           f"({model.manifest.get('created', '')}); uncertain thresholds "
           f"{results['thresholds']}. A face's answer is *sure* when its confidence reaches "
           "its threshold; intervals are 95% bootstrap intervals of the sure answers' "
@@ -169,7 +175,8 @@ def main() -> int:
         md += [""]
         results["sets"][title] = entry
         print(title, entry["all"], flush=True)
-    write_results(args.out, "honesty" if args.limit is None else "honesty_quick", results,
+    name = "honesty" if default else f"honesty-{model.name}"
+    write_results(args.out, name if args.limit is None else f"{name}_quick", results,
                   "\n".join(md) + "\n")
     return 0
 
