@@ -24,13 +24,15 @@ def test_eigenface_model_gets_a_bar_per_guessed_age_group(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the extra source's crops
     out = tmp_path / "model"
     train(tiny_raw, out, crops_dir=tmp_path / "crops", grid=TINY_GRID, workers=2,
-          progress=False, report=False, seed=0, extra=[aged_utk])
+          progress=False, seed=0, extra=[aged_utk])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["features"] == "eigenface"
     assert manifest["age_groups"]["labels"] == ["0-2", "3-12", "13-19", "20-59", "60+"]
     assert set(manifest["uncertain_thresholds"]) == set(manifest["age_groups"]["labels"])
     assert manifest["age_groups"]["trained_on"] == [aged_utk.name]  # the source with ages
     assert manifest["uncertain_threshold"] == manifest["uncertain_thresholds"]["20-59"]
+    report = (out / "report" / "report.md").read_text()
+    assert "for adults' faces" in report and "Uncertain threshold per guessed age group" in report
     model = load_model(out)
     # the age model reads the gender pipeline's own fitted features: one object, saved once
     features = model.age_groups.steps[0][1]

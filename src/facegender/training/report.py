@@ -173,6 +173,22 @@ def faces_line(manifest: dict[str, Any]) -> str:
             "-> RBF SVM with sigmoid calibration.")
 
 
+def age_group_lines(man: dict[str, Any]) -> list[str]:
+    """The per-age-group thresholds, when the model has them, youngest first (both kinds of
+    model)."""
+    groups = man.get("age_groups") or {}
+    if not groups.get("per_group"):
+        return []
+    rows = [(g, groups["per_group"][g]) for g in groups["labels"]]
+    return [f"Uncertain threshold per guessed age group (trained on "
+            f"{', '.join(groups['trained_on'])} ages; the guess is never shown; above 1: "
+            "never sure):", "",
+            "| age group | threshold | validation faces | left uncertain on validation |",
+            "|---|---|---|---|",
+            *(f"| {g} | {e['threshold']:.2f} | {e['validation_faces']} | "
+              f"{e.get('uncertain_share_validation', float('nan')):.1%} |" for g, e in rows), ""]
+
+
 def write_training_report(
     model: GenderModel, metrics: dict[str, dict[str, Any]], X_train: np.ndarray,
     y_train: np.ndarray, out: Path,
@@ -215,9 +231,12 @@ def write_training_report(
             f"{src['faces']} faces, split {src['split']}).", "")),
         f"Best hyper-parameters (3-fold CV balanced accuracy "
         f"{man['cv_balanced_accuracy']:.3f}): `{json.dumps(man['hyperparameters'])}`.", "",
-        f"Uncertain threshold (chosen on validation): confidence < {man['uncertain_threshold']:.2f}"
-        f"; on test {test.get('uncertain_share', float('nan')):.1%} left uncertain, "
-        f"confident answers {test.get('accuracy_confident', float('nan')):.3f} accurate.", "",
+        "Uncertain threshold (chosen on validation"
+        + ("; for adults' faces" if man.get("age_groups") else "") + "): confidence < "
+        + f"{man['uncertain_threshold']:.2f}; on test "
+        f"{test.get('uncertain_share', float('nan')):.1%} left uncertain, confident answers "
+        f"{test.get('accuracy_confident', float('nan')):.3f} accurate.", "",
+        *age_group_lines(man),
         "## Held-out test split", "", metrics_table(test), "",
         "![confusion](confusion.png) ![roc](roc.png) ![reliability](reliability.png)", "",
     ]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import GenderModel
-from .report import evaluation_section, other_sources
+from .report import age_group_lines, evaluation_section, other_sources
 
 
 def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]],
@@ -35,7 +35,7 @@ def write_embedding_report(model: GenderModel, metrics: dict[str, dict[str, Any]
         f"{man['cv_balanced_accuracy']:.3f}): `{json.dumps(man['hyperparameters'])}`.", "",
         f"Uncertain threshold (chosen on validation for >= 0.97 accuracy of confident "
         f"answers): confidence < {man['uncertain_threshold']:.2f}.", "",
-        *_age_group_lines(man),
+        *age_group_lines(man),
     ]
     if "test" in metrics:
         md += evaluation_section(f"Held-out test split of `{td['source']}`", metrics["test"],
@@ -55,18 +55,3 @@ def _pipeline_line(man: dict[str, Any]) -> str:
     return (f"{found} -> 5-point alignment -> dlib's face ResNet, outputs "
             f"{', '.join(f'`{o}`' for o in outputs)} -> StandardScaler -> RBF SVM with a "
             "sigmoid learned on the validation part.")
-
-
-def _age_group_lines(man: dict[str, Any]) -> list[str]:
-    """The per-age-group thresholds, when the model has them, youngest first."""
-    groups = man.get("age_groups") or {}
-    if not groups.get("per_group"):
-        return []
-    rows = [(g, groups["per_group"][g]) for g in groups["labels"]]
-    return [f"Uncertain threshold per guessed age group (trained on "
-            f"{', '.join(groups['trained_on'])} ages; the guess is never shown; above 1: "
-            "never sure):", "",
-            "| age group | threshold | validation faces | left uncertain on validation |",
-            "|---|---|---|---|",
-            *(f"| {g} | {e['threshold']:.2f} | {e['validation_faces']} | "
-              f"{e.get('uncertain_share_validation', float('nan')):.1%} |" for g, e in rows), ""]
