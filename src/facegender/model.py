@@ -25,6 +25,7 @@ from .features import (
     LbpFeatures,
     compile_groups,
     compile_pipeline,
+    compile_shared,
     embed_crops,
     face_images,
     guess_groups,
@@ -158,6 +159,7 @@ class GenderModel:
     their gender is far harder to tell."""
     _fast: Any = field(default=None, init=False, repr=False, compare=False)
     _fast_groups: Any = field(default=None, init=False, repr=False, compare=False)
+    _fast_shared: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -202,29 +204,58 @@ class GenderModel:
         """Each row's uncertain threshold: its guessed age group's (or :attr:`threshold` for
         all), raised to the small faces' one for faces narrower than the manifest's
         ``small_faces.below_px`` (``widths``: the face boxes' widths in original pixels)."""
-        by_group = self.manifest.get("uncertain_thresholds")
-        labels = (self.manifest.get("age_groups") or {}).get("labels")
-        if self.age_groups is None or not by_group or not labels or not len(rows):
+        table = self._group_table()
+        if table is None or not len(rows):
             out = np.full(len(rows), self.threshold)
         else:
-            table = np.array([float(by_group[label]) for label in labels])  # classes' order
             if self._fast_groups is None:
-                young_min = (self.manifest.get("age_groups") or {}).get("young_min_probability")
+                young_min = self._young_min()
                 age_groups = self.age_groups
+                assert age_groups is not None  # a table means an age model
                 self._fast_groups = compile_groups(age_groups, young_min) or (
                     lambda r: guess_groups(age_groups.predict_proba(r), young_min))
             out = table[np.asarray(self._fast_groups(rows), dtype=np.int64)]
+        return self._small_faces_raised(out, widths)
+
+    def _group_table(self) -> np.ndarray | None:
+        """Each age group's threshold in the age model's class order; None without one."""
+        by_group = self.manifest.get("uncertain_thresholds")
+        labels = (self.manifest.get("age_groups") or {}).get("labels")
+        if self.age_groups is None or not by_group or not labels:
+            return None
+        return np.array([float(by_group[label]) for label in labels])
+
+    def _young_min(self) -> float | None:
+        return (self.manifest.get("age_groups") or {}).get("young_min_probability")
+
+    def _small_faces_raised(self, out: np.ndarray, widths: np.ndarray | None) -> np.ndarray:
+        """``out`` raised to the small faces' threshold for faces narrower than the
+        manifest's ``small_faces.below_px``."""
         small = self.manifest.get("small_faces")
-        if small and widths is not None and len(rows):
+        if small and widths is not None and len(out):
             narrow = np.asarray(widths, dtype=np.float64) < float(small["below_px"])
             out = np.where(narrow, np.maximum(out, float(small["threshold"])), out)
         return out
 
     def predict(self, rows: np.ndarray, widths: np.ndarray | None = None) -> list[Prediction]:
         """Feature rows to one :class:`Prediction` each, uncertain by the row's threshold
-        (:meth:`thresholds`; pass the faces' ``widths`` so small faces get theirs)."""
+        (:meth:`thresholds`; pass the faces' ``widths`` so small faces get theirs).
+
+        When the age model reads the gender pipeline's own features (the eigen-face model's),
+        they are computed once for both (:func:`.features.fast.compile_shared`)."""
         if not len(rows):
             return []
+        table = self._group_table()
+        if self._fast_shared is None:
+            self._fast_shared = (table is not None and compile_shared(
+                self.pipeline, self.age_groups, self._young_min())) or False
+        if self._fast_shared and table is not None and len(rows) <= FAST_MAX_ROWS:
+            features, gender, groups = self._fast_shared
+            with _one_blas_thread():
+                x = np.asarray(features(np.asarray(rows, dtype=np.float64)), dtype=np.float64)
+                proba = np.asarray(gender(x), dtype=np.float64)
+                limits = table[np.asarray(groups(x), dtype=np.int64)]
+            return self.predictions(proba, self._small_faces_raised(limits, widths))
         return self.predictions(self.predict_proba(rows), self.thresholds(rows, widths))
 
     @property

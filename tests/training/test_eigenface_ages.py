@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from facegender.features import guess_groups, preprocess
-from facegender.features.fast import compile_groups
+from facegender.features.fast import compile_groups, compile_shared
 from facegender.images import read_image
 from facegender.persist import load_model
 from facegender.training.data import scan_labeled
@@ -48,6 +48,12 @@ def test_eigenface_model_gets_a_bar_per_guessed_age_group(
     fast = compile_groups(model.age_groups, 0.8)
     assert fast is not None
     np.testing.assert_array_equal(fast(rows), guessed)
+    # the features computed once for both heads: the same answers as each head on its own
+    assert compile_shared(model.pipeline, model.age_groups, 0.8) is not None
+    widths = np.arange(60, 100)
+    assert model.predict(rows, widths) == model.predictions(model.predict_proba(rows),
+                                                            model.thresholds(rows, widths))
+    assert model._fast_shared
 
 
 def test_a_model_without_ages_keeps_one_bar(tiny_model) -> None:

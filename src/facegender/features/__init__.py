@@ -16,7 +16,7 @@ from .embedding import (
     embed_crops,
     weights_sha256,
 )
-from .fast import compile_groups, compile_pipeline, guess_groups
+from .fast import compile_groups, compile_pipeline, compile_shared, guess_groups
 from .hog import HogFeatures
 from .lbp import LbpFeatures
 from .preprocess import (
@@ -42,6 +42,7 @@ __all__ = [
     "LbpFeatures",
     "compile_groups",
     "compile_pipeline",
+    "compile_shared",
     "crop_face",
     "default_embedder",
     "embed_crops",

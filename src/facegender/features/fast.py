@@ -146,6 +146,29 @@ def compile_groups(pipeline: Any, young_min: float | None = None
     return predict
 
 
+def compile_shared(pipeline: Any, age_groups: Any, young_min: float | None = None
+                   ) -> tuple[Transform, Transform, Callable[[np.ndarray], np.ndarray]] | None:
+    """The features once, then both heads, when the age model reads the gender pipeline's
+    own fitted feature steps (the eigen-face model's, since 2026-12-05): ``(features,
+    predict_proba on features, age groups on features)``; None otherwise.
+
+    Why: each head compiled on its own ran the eigen faces, HOG and LBP of the same rows
+    twice a photo (:func:`compile_pipeline`, :func:`compile_groups`).
+    """
+    if (not isinstance(pipeline, Pipeline) or not isinstance(age_groups, Pipeline)
+            or len(age_groups.steps) < 2 or not isinstance(age_groups.steps[0][1], Pipeline)):
+        return None
+    shared = age_groups.steps[0][1]
+    if [id(s) for _, s in shared.steps] != [id(s) for _, s in pipeline.steps[:-1]]:
+        return None
+    features = _feature_step(shared)
+    head = _calibrated_svm(pipeline.steps[-1][1])
+    groups = compile_groups(Pipeline(age_groups.steps[1:]), young_min)
+    if features is None or head is None or groups is None:
+        return None
+    return features, head, groups
+
+
 YOUNG_GROUPS = 3
 """The age-group model's first classes that are children and teenagers (0-2, 3-12, 13-19)."""
 
