@@ -74,17 +74,15 @@ class Track(Predicted):
     """The bar of a sighting whose answer carries none of its own (models without per-face
     bars)."""
     prob_sum: np.ndarray = field(default_factory=lambda: np.zeros(2), repr=False)
-    bars: list[float] = field(default_factory=list, repr=False)
-    """Each sighting's uncertain bar (its age group's, a small face's, a doubted box's)."""
-    own_bars: bool = False
-    """Whether any sighting's answer carried a bar of its own."""
+    bars: list[float | None] = field(default_factory=list, repr=False)
+    """Each sighting's uncertain bar (its age group's, a small face's, a doubted box's);
+    None where its answer carried none (:attr:`uncertain_below` then)."""
 
     def add(self, frame: int, time_s: float, face: Face) -> None:
         """Record one sighting: move the box on and add its probabilities and its bar."""
         p = face.prediction
         self.prob_sum = self.prob_sum + np.array([p.p_female, p.p_male])
-        self.bars.append(self.uncertain_below if p.threshold is None else p.threshold)
-        self.own_bars = self.own_bars or p.threshold is not None
+        self.bars.append(p.threshold)
         self.frames_seen += 1
         self.last_frame, self.last_time, self.box, self.missed = frame, time_s, face.box, 0
 
@@ -105,7 +103,8 @@ class Track(Predicted):
         bar most sightings needed, so one frame guessed a child's does not make an adult's
         track never sure.
         """
-        return float(np.median(self.bars)) if self.bars else self.uncertain_below
+        bars = [self.uncertain_below if b is None else b for b in self.bars]
+        return float(np.median(bars)) if bars else self.uncertain_below
 
     @property
     def prediction(self) -> Prediction:
@@ -113,7 +112,7 @@ class Track(Predicted):
         p_f, p_m = (float(v) for v in self.probabilities)
         bar = self.bar
         return Prediction(GENDERS[int(p_m > p_f)], p_f, p_m, uncertain=max(p_f, p_m) < bar,
-                          threshold=bar if self.own_bars else None)
+                          threshold=bar if any(b is not None for b in self.bars) else None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
