@@ -35,7 +35,7 @@ from facegender.detection import default_aligner, head_pose
 from facegender.errors import FaceGenderError
 from facegender.images import read_image
 from facegender.model import GenderModel
-from facegender.persist import load_model
+from facegender.persist import load_model, resolve_model_dir
 from facegender.training.data import scan_labeled
 from facegender.training.fairness import AGE_BANDS, UTK_RACES, age_band, mean_ci
 
@@ -120,7 +120,7 @@ def main() -> int:
     args = ap.parse_args()
     m = machine()
     model = load_model(args.model)
-    default = args.model is None or model.name == load_model().name
+    default = resolve_model_dir(args.model).resolve() == resolve_model_dir(None).resolve()
     held_out = embedding_test if model.features == "embedding" else eigenface_test
     sets: dict[str, tuple[list[Path], np.ndarray]] = {}
     for name in ("utkface", "imdbwiki"):
