@@ -145,7 +145,6 @@ def train(
                                            X_va, y_va))
     t_final = time.perf_counter()
     p_val = model.predict_proba(X_va)[:, 1]
-    threshold, uncertain_share = choose_threshold(y_va, p_val)
     aged = [(s, a) for s in sources if (a := crop_ages(s.raw, s.labeled)) is not None]
     by_group = None if not aged else eigenface_age_groups(
         model, np.vstack([s.X[s.tr] for s, _ in aged]),
@@ -155,6 +154,8 @@ def train(
         threshold = by_group[ADULTS]["threshold"]
         uncertain_share = confident_answers(y_va, p_val, model.thresholds(X_va))[
             "uncertain_share"]
+    else:
+        threshold, uncertain_share = choose_threshold(y_va, p_val)
     metrics = {"validation": classification_metrics(y_va, p_val, seed=seed)}
     for key, src in [("test", main), *((f"test:{e.raw.root.name}", e) for e in extras)]:
         p_test = model.predict_proba(src.X[src.te])[:, 1]
