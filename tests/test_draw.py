@@ -13,6 +13,7 @@ from facegender.draw import (
     COLORS_BGR,
     default_labels,
     draw_faces,
+    label_extent,
     label_of,
     place_labels,
     text_style,
@@ -68,9 +69,8 @@ def test_labels_of_a_crowded_group_photo_do_not_cover_each_other(group_faces) ->
     image, boxes = group_faces
     h, w = image.shape[:2]
     faces = [_face(b) for b in boxes]
-    sizes = [(tw + 5, th + base + base // 2 + 1) for (tw, th), base in (
-        cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, *text_style(w, h))
-        for t in default_labels(faces))]
+    sizes = [label_extent(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, *text_style(w, h)))
+             for t in default_labels(faces)]
     rects = _rects(place_labels(boxes, sizes, w, h), sizes)
     assert all(min(r[0], r[1]) >= 0 and r[2] <= w and r[3] <= h for r in rects)
     assert all(_overlap(a, b) == 0 for a, b in itertools.combinations(rects, 2))

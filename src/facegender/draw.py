@@ -7,6 +7,8 @@ ones grey, label "gender 93%" above the box (numbered when a photo has several f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -52,13 +54,19 @@ def draw_faces(image: np.ndarray, faces: list[Face],
         b = face.box
         cv2.rectangle(out, (b.x, b.y), (b.x + b.w - 1, b.y + b.h - 1), color, thick)
     sizes = [cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, scale, thick) for t in texts]
-    spots = place_labels([f.box for f in faces],
-                         [(tw + 5, th + base + base // 2 + 1) for (tw, th), base in sizes], w, h)
+    spots = place_labels([f.box for f in faces], [label_extent(z) for z in sizes], w, h)
     for text, color, ((tw, th), base), (x, y) in zip(texts, colors, sizes, spots, strict=True):
         cv2.rectangle(out, (x, y), (x + tw + 4, y + th + base + base // 2), color, -1)
         cv2.putText(out, text, (x + 2, y + th + base - base // 2), cv2.FONT_HERSHEY_SIMPLEX,
                     scale, (255, 255, 255), thick, cv2.LINE_AA)
     return out
+
+
+def label_extent(text_size: tuple[Sequence[int], int]) -> tuple[int, int]:
+    """Width and height in pixels of the filled label :func:`draw_faces` draws for a text of
+    ``cv2.getTextSize`` ``((width, height), baseline)``."""
+    (tw, th), base = text_size
+    return tw + 5, th + base + base // 2 + 1
 
 
 def text_style(w: int, h: int) -> tuple[float, int]:
